@@ -1,0 +1,1 @@
+"""Quarterdeck: product management from insight to shipped, measured feature."""

@@ -1,0 +1,207 @@
+"""The REST API's shared parts: token auth, problem+json errors and cursor pagination."""
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from quarterdeck.accounts.models import ApiToken, Membership
+
+PROBLEM = "application/problem+json"
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+
+class Problem(Exception):
+    """An error answered as application/problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        errors: dict | None = None,
+        type_: str = "about:blank",
+        **extra: Any,
+    ):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.errors, self.type, self.extra = errors or {}, type_, extra
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: dict | None = None,
+    type_: str = "about:blank",
+    **extra: Any,
+) -> JsonResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JsonResponse(body, status=status, content_type=PROBLEM)
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer <token>`: the token's workspace and member become the request's."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        api_token = ApiToken.objects.for_key(token).first()
+        if api_token is None:
+            return None
+        membership = Membership.objects.filter(
+            workspace=api_token.workspace, user=api_token.user
+        ).first()
+        if membership is None or not api_token.user.is_active:
+            return None
+        now = timezone.now()
+        if api_token.last_used_at is None or now - api_token.last_used_at > dt.timedelta(minutes=5):
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        request.workspace = api_token.workspace
+        request.membership = membership
+        request.user = api_token.user
+        return api_token
+
+
+api = NinjaAPI(
+    title="Quarterdeck API",
+    version="1",
+    description=(
+        "Insights, needs, features, drivers, OKRs, squads, meetings and newsletters of one "
+        "workspace. Authenticate with `Authorization: Bearer <token>` (create a token in the "
+        "app or with `quarterdeck create_token`). Errors are application/problem+json."
+    ),
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _field_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            field: [str(m) for e in errs for m in e.messages]
+            for field, errs in exc.error_dict.items()
+        }
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+@api.exception_handler(Problem)
+def _problem(request, exc: Problem):
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.type, **exc.extra)
+
+
+@api.exception_handler(DjangoValidationError)
+def _django_validation(request, exc: DjangoValidationError):
+    errors = _field_errors(exc)
+    detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+    return problem_response(400, "Invalid input", detail, errors)
+
+
+@api.exception_handler(NinjaValidationError)
+def _ninja_validation(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
+        errors.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
+    detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+    return problem_response(400, "Invalid input", detail, errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    response = problem_response(
+        401, "Not authenticated", "Send a valid token as 'Authorization: Bearer <token>'."
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return problem_response(404, "Not found", str(exc) or "No such object in this workspace.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 400: "Bad request"}
+    return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc))
+
+
+def require_write(request) -> None:
+    if not request.membership.can_write:
+        raise Problem(403, "Forbidden", "Your role in this workspace cannot make changes.")
+
+
+def require_manage(request) -> None:
+    if not request.membership.can_manage:
+        raise Problem(403, "Forbidden", "Only admins and product managers can do this.")
+
+
+def get_or_404(queryset, pk, what: str = "object"):
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise Problem(404, "Not found", f"No {what} {pk} in this workspace.")
+    return obj
+
+
+def _encode(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def _decode(cursor: str) -> dict:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if not isinstance(data, dict):
+            raise ValueError
+        return data
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(
+            400,
+            "Invalid cursor",
+            "The cursor is not one this API returned.",
+            {"cursor": ["invalid cursor"]},
+        ) from exc
+
+
+def paginate(request, queryset, *, limit: int | None, cursor: str | None, keyset: bool = True):
+    """One page of `queryset` and the cursor for the next (None at the end).
+
+    With `keyset`, the queryset is ordered by descending id and the cursor holds the last id seen,
+    so pages stay stable while rows are added; otherwise the cursor holds an offset.
+    """
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Problem(
+            400,
+            "Invalid limit",
+            f"limit must be between 1 and {MAX_LIMIT}.",
+            {"limit": [f"must be between 1 and {MAX_LIMIT}"]},
+        )
+    state = _decode(cursor) if cursor else {}
+    if keyset:
+        queryset = queryset.order_by("-id")
+        if "before" in state:
+            queryset = queryset.filter(id__lt=int(state["before"]))
+        rows = list(queryset[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = _encode({"before": rows[-1].pk}) if more and rows else None
+    else:
+        offset = int(state.get("offset", 0))
+        rows = list(queryset[offset : offset + limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = _encode({"offset": offset + limit}) if more else None
+    return rows, nxt

@@ -1,0 +1,35 @@
+"""The main navigation. Apps add their pages here; entries whose URL is not installed are skipped."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+NAV = [
+    ("core:home", _("Home"), "home"),
+    ("insights:inbox", _("Inbox"), "inbox"),
+    ("insights:needs", _("Needs"), "needs"),
+    ("linking:themes", _("Themes"), "themes"),
+    ("backlog:list", _("Backlog"), "backlog"),
+    ("backlog:board", _("Board"), "board"),
+    ("strategy:matrix", _("Prioritization"), "matrix"),
+    ("rituals:roadmap", _("Roadmap"), "roadmap"),
+    ("strategy:okrs", _("OKRs"), "okrs"),
+    ("squads:list", _("Squads"), "squads"),
+    ("rituals:meetings", _("Meetings"), "meetings"),
+    ("rituals:newsletters", _("Newsletter"), "newsletter"),
+]
+
+
+def nav_items(request):
+    items = []
+    for name, label, key in NAV:
+        try:
+            url = reverse(name, kwargs={"ws": request.workspace.slug})
+        except NoReverseMatch:
+            continue
+        items.append(
+            {"url": url, "label": label, "key": key, "active": request.path.startswith(url)}
+        )
+    # "Home" is a prefix of every page: only active on itself.
+    if items and items[0]["key"] == "home":
+        items[0]["active"] = request.path == items[0]["url"]
+    return items

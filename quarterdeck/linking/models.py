@@ -1,0 +1,1 @@
+"""Vectors, link suggestions, duplicate groups and themes."""

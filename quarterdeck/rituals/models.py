@@ -1,0 +1,1 @@
+"""Meetings, roadmap sharing and the monthly newsletter."""

@@ -1,0 +1,2 @@
+app_name = "squads"
+urlpatterns: list = []

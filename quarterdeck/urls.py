@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from quarterdeck.api.routes import api
+from quarterdeck.core import views as core_views
+
+ws = "w/<slug:ws>/"
+
+urlpatterns = [
+    path("", core_views.root, name="root"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("quarterdeck.accounts.urls")),
+    path("api/v1/", api.urls),
+    path(ws, include("quarterdeck.core.urls")),
+    path(ws + "insights/", include("quarterdeck.insights.urls")),
+    path(ws + "features/", include("quarterdeck.backlog.urls")),
+    path(ws + "strategy/", include("quarterdeck.strategy.urls")),
+    path(ws + "squads/", include("quarterdeck.squads.urls")),
+    path(ws + "rituals/", include("quarterdeck.rituals.urls")),
+    path(ws + "notify/", include("quarterdeck.notify.urls")),
+    path(ws + "linking/", include("quarterdeck.linking.urls")),
+    path("", include("quarterdeck.rituals.public_urls")),
+    path("", include("quarterdeck.notify.public_urls")),
+]
