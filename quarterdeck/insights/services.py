@@ -245,6 +245,7 @@ def insight_link(
 
 
 def _after_link(link: InsightLink) -> None:
+    _demand_changed(link.need)
     try:
         from quarterdeck.linking.services import link_recorded
     except ImportError:
@@ -252,10 +253,20 @@ def _after_link(link: InsightLink) -> None:
     transaction.on_commit(lambda: link_recorded(link_id=link.pk))
 
 
+def _demand_changed(need: Need) -> None:
+    """The features answering `need` have new demand: their scores are recomputed after commit."""
+    from quarterdeck.strategy.services import feature_inputs_changed
+
+    feature_ids = list(need.features.values_list("id", flat=True))
+    if feature_ids:
+        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids))
+
+
 @transaction.atomic
 def insight_unlink(*, link: InsightLink, by=None) -> None:
     insight, need = link.insight, link.need
     link.delete()
+    _demand_changed(need)
     if not insight.links.exists() and insight.state == InsightState.TRIAGED:
         insight.state = InsightState.NEW
         insight.save(update_fields=["state", "updated_at"])
