@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path(ws, include("quarterdeck.core.urls")),
     path(ws + "insights/", include("quarterdeck.insights.urls")),
+    path(ws + "import/", include("quarterdeck.insights.import_urls")),
     path(ws + "features/", include("quarterdeck.backlog.urls")),
     path(ws + "strategy/", include("quarterdeck.strategy.urls")),
     path(ws + "squads/", include("quarterdeck.squads.urls")),

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import NinjaAPI
@@ -16,6 +17,7 @@ from ninja.security import HttpBearer
 from quarterdeck.accounts.models import ApiToken, Membership
 
 PROBLEM = "application/problem+json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
@@ -70,16 +72,81 @@ class TokenAuth(HttpBearer):
         request.workspace = api_token.workspace
         request.membership = membership
         request.user = api_token.user
+        if request.method not in SAFE_METHODS:
+            # Viewers' and stakeholders' tokens read only: refused before the body is parsed.
+            require_write(request)
         return api_token
 
 
-api = NinjaAPI(
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "An error (RFC 9457 problem details); `errors` lists messages per field.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: `errors` names each field",
+    "401": "Missing or invalid token",
+    "403": "The token's role cannot do this",
+    "404": "No such object in the token's workspace",
+    "409": "Conflict with the current state",
+}
+
+
+class QuarterdeckAPI(NinjaAPI):
+    """The API instance; its schema documents every error answer as application/problem+json."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Problem", PROBLEM_SCHEMA)
+        problem = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for code in list(responses):
+                    content = responses[code].get("content") or {}
+                    if str(code).startswith(("4", "5")) and "application/json" in content:
+                        responses[code]["content"] = {PROBLEM: content["application/json"]}
+                wanted = ["400"]
+                if operation.get("security"):
+                    wanted.append("401")
+                    if method != "get":
+                        wanted.append("403")
+                if "{" in path:
+                    wanted.append("404")
+                present = {str(code) for code in responses}
+                for code in wanted:
+                    if code not in present:
+                        responses[code] = {
+                            "description": ERROR_DESCRIPTIONS[code],
+                            "content": problem,
+                        }
+        return schema
+
+
+api = QuarterdeckAPI(
     title="Quarterdeck API",
     version="1",
     description=(
         "Insights, needs, features, drivers, OKRs, squads, meetings and newsletters of one "
         "workspace. Authenticate with `Authorization: Bearer <token>` (create a token in the "
-        "app or with `quarterdeck create_token`). Errors are application/problem+json."
+        "app or with `quarterdeck create_token`); a token acts in its own workspace only, and "
+        "viewers' and stakeholders' tokens are read-only. Lists answer "
+        '`{"results": [...], "next": <cursor or null>}`: pass `next` back as `cursor` (or '
+        "`next`) with the same `limit` (1–500, default 50) for the following page. Errors are "
+        "application/problem+json with `type`, `title`, `status`, `detail` and, for invalid "
+        "input, `errors` listing the messages of each field."
     ),
     auth=TokenAuth(),
     urls_namespace="api",
@@ -135,8 +202,22 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 400: "Bad request"}
+    titles = {
+        400: "Bad request",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        429: "Too many requests",
+    }
     return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc))
+
+
+@api.exception_handler(IntegrityError)
+def _integrity(request, exc: IntegrityError):
+    return problem_response(
+        409, "Conflict", "The change clashes with an existing object (a unique value is taken)."
+    )
 
 
 def require_write(request) -> None:
@@ -190,18 +271,38 @@ def paginate(request, queryset, *, limit: int | None, cursor: str | None, keyset
             {"limit": [f"must be between 1 and {MAX_LIMIT}"]},
         )
     state = _decode(cursor) if cursor else {}
+    try:
+        before = int(state["before"]) if "before" in state else None
+        offset = max(0, int(state.get("offset", 0)))
+    except (TypeError, ValueError) as exc:
+        raise Problem(
+            400,
+            "Invalid cursor",
+            "The cursor is not one this API returned.",
+            {"cursor": ["invalid cursor"]},
+        ) from exc
     if keyset:
         queryset = queryset.order_by("-id")
-        if "before" in state:
-            queryset = queryset.filter(id__lt=int(state["before"]))
+        if before is not None:
+            queryset = queryset.filter(id__lt=before)
         rows = list(queryset[: limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = _encode({"before": rows[-1].pk}) if more and rows else None
     else:
-        offset = int(state.get("offset", 0))
         rows = list(queryset[offset : offset + limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = _encode({"offset": offset + limit}) if more else None
     return rows, nxt
+
+
+def delete_with_activity(*, obj, workspace, by, after=None) -> None:
+    """Delete `obj` and record who did it, in one transaction; `after` runs on commit."""
+    from quarterdeck.core import activity
+
+    with transaction.atomic():
+        activity.record(workspace=workspace, actor=by, verb="deleted", target=obj)
+        obj.delete()
+        if after is not None:
+            transaction.on_commit(after)

@@ -1,14 +1,34 @@
 """Every write on features: validated, saved and audited in one transaction."""
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quarterdeck.backlog import status as status_machine
-from quarterdeck.backlog.models import Evaluation, Feature, FeatureDriver, Risk, Status
+from quarterdeck.backlog.models import (
+    CommsChannel,
+    CommsItem,
+    Demo,
+    Evaluation,
+    EvaluationRequest,
+    Feature,
+    FeatureDriver,
+    OnboardingStep,
+    QaCheck,
+    QaResult,
+    RequestState,
+    Risk,
+    RolloutStage,
+    StageState,
+    Status,
+    UxTest,
+    Verdict,
+)
 from quarterdeck.core import activity
 
 FEATURE_FIELDS = (
@@ -269,3 +289,480 @@ def evaluation_create(
     )
     _after_change(feature)
     return evaluation
+
+
+# --- work records -----------------------------------------------------------------------------
+
+
+def _user(by):
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def _is_member(user, workspace_id) -> bool:
+    return user is not None and user.memberships.filter(workspace_id=workspace_id).exists()
+
+
+def _check_url(value: str, field: str, errors: dict) -> str:
+    value = (value or "").strip()
+    if value:
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except ValidationError:
+            errors[field] = _("Enter a full web address starting with http:// or https://.")
+    return value
+
+
+def _check_date(value, field: str, errors: dict, *, required: bool = False):
+    if value in (None, ""):
+        if required:
+            errors[field] = _("Pick a date.")
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = _("Write the date as YYYY-MM-DD.")
+        return None
+
+
+def _record(feature: Feature, by, verb: str, changes=None, message: str = "") -> None:
+    activity.record(
+        workspace=feature.workspace,
+        actor=by,
+        verb=verb,
+        target=feature,
+        changes=changes or {},
+        message=message,
+    )
+
+
+@transaction.atomic
+def slice_create(*, parent: Feature, title: str, by=None, description: str = "") -> Feature:
+    """A shippable slice of `parent`: same squad and owner, starting as new."""
+    if not parent.is_open:
+        raise ValidationError(
+            {
+                "title": _("Slice an open feature; this one is %(s)s.")
+                % {"s": parent.get_status_display()}
+            }
+        )
+    return feature_create(
+        workspace=parent.workspace,
+        title=title,
+        by=by,
+        description=description,
+        parent=parent,
+        owner=parent.owner,
+    )
+
+
+@transaction.atomic
+def evaluation_request_create(
+    *, feature: Feature, assignee, by=None, note: str = ""
+) -> EvaluationRequest:
+    if not _is_member(assignee, feature.workspace_id):
+        raise ValidationError({"assignee": _("Ask a member of this workspace.")})
+    if EvaluationRequest.objects.filter(
+        feature=feature, assignee=assignee, state=RequestState.OPEN
+    ).exists():
+        raise ValidationError(
+            {
+                "assignee": _("%(who)s already has an open request for this feature.")
+                % {"who": assignee}
+            }
+        )
+    request = EvaluationRequest.objects.create(
+        feature=feature, assignee=assignee, requested_by=_user(by), note=(note or "").strip()
+    )
+    _record(feature, by, "evaluation_requested", {"assignee": [None, str(assignee)]}, note)
+    return request
+
+
+@transaction.atomic
+def evaluation_request_answer(
+    *,
+    request: EvaluationRequest,
+    by=None,
+    effort: float,
+    risk: str = Risk.MEDIUM,
+    risk_notes: str = "",
+    confidence: float = 0.7,
+) -> Evaluation:
+    """The engineer's estimate: creates the Evaluation and closes the request."""
+    request = EvaluationRequest.objects.select_for_update().get(pk=request.pk)
+    if request.state != RequestState.OPEN:
+        raise ValidationError({"__all__": _("This request is already closed.")})
+    evaluation = evaluation_create(
+        feature=request.feature,
+        effort=effort,
+        by=by,
+        risk=risk,
+        risk_notes=risk_notes,
+        confidence=confidence,
+    )
+    request.state = RequestState.ANSWERED
+    request.evaluation = evaluation
+    request.answered_at = timezone.now()
+    request.save(update_fields=["state", "evaluation", "answered_at", "updated_at"])
+    return evaluation
+
+
+@transaction.atomic
+def evaluation_request_cancel(*, request: EvaluationRequest, by=None) -> EvaluationRequest:
+    if request.state != RequestState.OPEN:
+        raise ValidationError({"__all__": _("This request is already closed.")})
+    request.state = RequestState.CANCELLED
+    request.save(update_fields=["state", "updated_at"])
+    _record(
+        request.feature,
+        by,
+        "evaluation_request_cancelled",
+        {"assignee": [str(request.assignee), None]},
+    )
+    return request
+
+
+def _apply_verdict(test: UxTest, by) -> None:
+    """`iterate` sends the feature back to design through the state machine."""
+    if test.verdict != Verdict.ITERATE:
+        return
+    feature = test.feature
+    if feature.status == Status.DESIGNING:
+        return
+    if Status.DESIGNING in status_machine.allowed_targets(feature.status):
+        feature_transition(
+            feature=feature,
+            to=Status.DESIGNING,
+            by=by,
+            reason=_("UX test round %(n)d asks for another design iteration.") % {"n": test.round},
+        )
+        feature.refresh_from_db()
+
+
+@transaction.atomic
+def ux_test_create(
+    *,
+    feature: Feature,
+    by=None,
+    prototype_url: str = "",
+    participants: Iterable = (),
+    findings: str = "",
+    verdict: str = Verdict.PENDING,
+    tested_on=None,
+) -> UxTest:
+    errors: dict = {}
+    prototype_url = _check_url(prototype_url, "prototype_url", errors)
+    tested_on = _check_date(tested_on, "tested_on", errors)
+    if verdict not in Verdict.values:
+        errors["verdict"] = _("The verdict is pending, iterate or proceed.")
+    participants = list(participants or [])
+    if any(p.workspace_id != feature.workspace_id for p in participants):
+        errors["participants"] = _("No such stakeholder.")
+    if errors:
+        raise ValidationError(errors)
+    last = feature.ux_tests.order_by("-round").values_list("round", flat=True).first() or 0
+    test = UxTest.objects.create(
+        feature=feature,
+        round=last + 1,
+        prototype_url=prototype_url,
+        findings=(findings or "").strip(),
+        verdict=verdict,
+        tested_on=tested_on or timezone.localdate(),
+        by=_user(by),
+    )
+    test.participants.set(participants)
+    _record(feature, by, "ux_tested", {"verdict": [None, verdict]}, findings)
+    _apply_verdict(test, by)
+    return test
+
+
+@transaction.atomic
+def ux_test_update(
+    *, test: UxTest, by=None, verdict: str | None = None, findings: str | None = None
+) -> UxTest:
+    old = test.verdict
+    if verdict is not None:
+        if verdict not in Verdict.values:
+            raise ValidationError({"verdict": _("The verdict is pending, iterate or proceed.")})
+        test.verdict = verdict
+    if findings is not None:
+        test.findings = findings.strip()
+    test.save()
+    if old != test.verdict:
+        _record(test.feature, by, "ux_verdict", {"verdict": [old, test.verdict]})
+        _apply_verdict(test, by)
+    return test
+
+
+@transaction.atomic
+def qa_check_create(
+    *, feature: Feature, outcome: str, by=None, result: str = QaResult.PENDING, notes: str = ""
+) -> QaCheck:
+    errors = {}
+    outcome = (outcome or "").strip()
+    if not outcome:
+        errors["outcome"] = _("Name the expected outcome this check verifies.")
+    elif len(outcome) > 300:
+        errors["outcome"] = _("Keep the outcome under 300 characters.")
+    if result not in QaResult.values:
+        errors["result"] = _("The result is pending, pass or fail.")
+    if errors:
+        raise ValidationError(errors)
+    check = QaCheck.objects.create(
+        feature=feature,
+        outcome=outcome,
+        result=result,
+        notes=(notes or "").strip(),
+        by=_user(by),
+        checked_at=None if result == QaResult.PENDING else timezone.now(),
+    )
+    _record(feature, by, "qa_check_added", {"qa": [None, f"{outcome}: {result}"]}, notes)
+    return check
+
+
+@transaction.atomic
+def qa_checks_from_outcomes(*, feature: Feature, by=None) -> list[QaCheck]:
+    """A pending check for each line of the expected outcomes that has none yet."""
+    existing = set(feature.qa_checks.values_list("outcome", flat=True))
+    created = []
+    for line in (feature.expected_outcomes or "").splitlines():
+        outcome = line.strip().lstrip("-*•").strip()[:300]
+        if outcome and outcome not in existing:
+            existing.add(outcome)
+            created.append(qa_check_create(feature=feature, outcome=outcome, by=by))
+    if not created:
+        raise ValidationError(
+            {"outcome": _("Every expected outcome already has a check; add one by hand.")}
+        )
+    return created
+
+
+@transaction.atomic
+def qa_check_update(
+    *, check: QaCheck, by=None, result: str | None = None, notes: str | None = None
+) -> QaCheck:
+    old = check.result
+    if result is not None:
+        if result not in QaResult.values:
+            raise ValidationError({"result": _("The result is pending, pass or fail.")})
+        check.result = result
+    if notes is not None:
+        check.notes = notes.strip()
+    check.by = _user(by) or check.by
+    check.checked_at = None if check.result == QaResult.PENDING else timezone.now()
+    check.save()
+    _record(
+        check.feature,
+        by,
+        "qa_checked",
+        {"qa": [f"{check.outcome}: {old}", f"{check.outcome}: {check.result}"]},
+        check.notes,
+    )
+    return check
+
+
+@transaction.atomic
+def demo_create(
+    *,
+    feature: Feature,
+    held_on,
+    audience: str,
+    by=None,
+    recording_url: str = "",
+    notes: str = "",
+) -> Demo:
+    errors: dict = {}
+    held_on = _check_date(held_on, "held_on", errors, required=True)
+    audience = (audience or "").strip()
+    if not audience:
+        errors["audience"] = _("Say who saw the demo.")
+    recording_url = _check_url(recording_url, "recording_url", errors)
+    if errors:
+        raise ValidationError(errors)
+    demo = Demo.objects.create(
+        feature=feature,
+        held_on=held_on,
+        audience=audience[:200],
+        recording_url=recording_url,
+        notes=(notes or "").strip(),
+        by=_user(by),
+    )
+    _record(feature, by, "demoed", {"demo": [None, f"{held_on.isoformat()} · {audience}"]}, notes)
+    return demo
+
+
+def _validate_stage(stage: RolloutStage, errors: dict) -> None:
+    if stage.percent is None and stage.segment_id is None:
+        errors["percent"] = _("A stage reaches a share of users (1–100 %) or a segment.")
+    if stage.percent is not None and not 1 <= stage.percent <= 100:
+        errors["percent"] = _("The share of users is between 1 and 100 %.")
+    if stage.segment is not None and stage.segment.workspace_id != stage.feature.workspace_id:
+        errors["segment"] = _("No such segment.")
+    if stage.state not in StageState.values:
+        errors["state"] = _("The state is planned, active, done or halted.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _int_or_none(value, field: str, errors: dict) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors[field] = _("Enter a whole number.")
+        return None
+
+
+@transaction.atomic
+def rollout_stage_create(
+    *,
+    feature: Feature,
+    by=None,
+    starts_on=None,
+    percent: int | None = None,
+    segment=None,
+    state: str = StageState.PLANNED,
+    notes: str = "",
+) -> RolloutStage:
+    errors: dict = {}
+    starts_on = _check_date(starts_on, "starts_on", errors)
+    percent = _int_or_none(percent, "percent", errors)
+    last = feature.rollout_stages.order_by("-order").values_list("order", flat=True).first() or 0
+    stage = RolloutStage(
+        feature=feature,
+        order=last + 1,
+        starts_on=starts_on,
+        percent=percent,
+        segment=segment,
+        state=state,
+        notes=(notes or "").strip(),
+    )
+    _validate_stage(stage, errors)
+    stage.save()
+    _record(feature, by, "rollout_planned", {"rollout": [None, stage.audience_label]}, notes)
+    return stage
+
+
+@transaction.atomic
+def rollout_stage_update(
+    *,
+    stage: RolloutStage,
+    by=None,
+    state: str | None = None,
+    starts_on=None,
+    percent=None,
+    segment=None,
+    notes: str | None = None,
+) -> RolloutStage:
+    errors: dict = {}
+    old = stage.state
+    if state is not None:
+        stage.state = state
+    if starts_on is not None:
+        stage.starts_on = _check_date(starts_on, "starts_on", errors)
+    if percent is not None:
+        stage.percent = _int_or_none(percent, "percent", errors)
+    if segment is not None:
+        stage.segment = segment
+    if notes is not None:
+        stage.notes = notes.strip()
+    _validate_stage(stage, errors)
+    stage.save()
+    _record(
+        stage.feature,
+        by,
+        "rollout_stage_changed",
+        {f"stage {stage.order}": [old, stage.state]},
+    )
+    return stage
+
+
+@transaction.atomic
+def comms_item_create(
+    *,
+    feature: Feature,
+    audience: str,
+    channel: str,
+    message: str,
+    by=None,
+    send_on=None,
+    sent: bool = False,
+) -> CommsItem:
+    errors: dict = {}
+    audience = (audience or "").strip()
+    if not audience:
+        errors["audience"] = _("Say who the message is for.")
+    if channel not in CommsChannel.values:
+        errors["channel"] = _("The channel is email, in-app, newsletter, blog or meeting.")
+    if not (message or "").strip():
+        errors["message"] = _("Write the message, or its gist.")
+    send_on = _check_date(send_on, "send_on", errors)
+    if errors:
+        raise ValidationError(errors)
+    item = CommsItem.objects.create(
+        feature=feature,
+        audience=audience[:200],
+        channel=channel,
+        message=message.strip(),
+        send_on=send_on,
+        sent=bool(sent),
+        sent_at=timezone.now() if sent else None,
+    )
+    _record(feature, by, "comms_planned", {"comms": [None, f"{channel} → {audience}"]})
+    return item
+
+
+@transaction.atomic
+def comms_item_update(
+    *, item: CommsItem, by=None, sent: bool | None = None, message: str | None = None
+) -> CommsItem:
+    if message is not None:
+        if not message.strip():
+            raise ValidationError({"message": _("Write the message, or its gist.")})
+        item.message = message.strip()
+    old = item.sent
+    if sent is not None:
+        item.sent = bool(sent)
+        item.sent_at = timezone.now() if item.sent else None
+    item.save()
+    if old != item.sent:
+        _record(
+            item.feature,
+            by,
+            "comms_sent" if item.sent else "comms_unsent",
+            {"comms": [f"{item.channel} → {item.audience}", "sent" if item.sent else "planned"]},
+        )
+    return item
+
+
+@transaction.atomic
+def onboarding_step_create(
+    *, feature: Feature, title: str, by=None, body: str = "", order: int | None = None
+) -> OnboardingStep:
+    errors: dict = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = _("A step has a title.")
+    order = _int_or_none(order, "order", errors)
+    if order is not None and order < 1:
+        errors["order"] = _("Steps are numbered from 1.")
+    if errors:
+        raise ValidationError(errors)
+    if order is None:
+        last = feature.onboarding_steps.order_by("-order").values_list("order", flat=True).first()
+        order = (last or 0) + 1
+    step = OnboardingStep.objects.create(
+        feature=feature, order=order, title=title[:200], body=(body or "").strip()
+    )
+    _record(feature, by, "onboarding_step_added", {"onboarding": [None, f"{order}. {title}"]})
+    return step
+
+
+@transaction.atomic
+def onboarding_step_delete(*, step: OnboardingStep, by=None) -> None:
+    feature = step.feature
+    label = f"{step.order}. {step.title}"
+    step.delete()
+    _record(feature, by, "onboarding_step_removed", {"onboarding": [label, None]})

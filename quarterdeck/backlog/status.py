@@ -25,6 +25,11 @@ FLOW = [
 ]
 
 
+# Back to design is always one move away while building: a UX test or a demo can call for
+# another iteration of the design.
+BACK_TO_DESIGN = frozenset({Status.IN_QA, Status.READY_TO_DEPLOY})
+
+
 def allowed_targets(current: str) -> list[Status]:
     """Every status reachable in one move: the next step, one step back, and the side exits."""
     targets: list[Status] = []
@@ -36,11 +41,18 @@ def allowed_targets(current: str) -> list[Status]:
             targets.append(FLOW[i - 1])
         if current in (Status.NEW,):
             targets.append(Status.STUDYING)
+        if current in BACK_TO_DESIGN:
+            targets.append(Status.DESIGNING)
     if current in OPEN_STATUSES:
         targets += [Status.DECLINED, Status.PARKED]
     if current in (Status.DECLINED, Status.PARKED):
         targets += [Status.UNDER_CONSIDERATION]
     return targets
+
+
+def is_forward(current: str, to: str) -> bool:
+    """True when `to` is further along the flow than `current`."""
+    return current in FLOW and to in FLOW and FLOW.index(to) > FLOW.index(current)
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,74 @@ def _reason_required(feature: Feature, reason: str) -> Refusal | None:
     if not (reason or "").strip():
         return Refusal("reason_required", _("Declining needs a reason the requesters are told."))
     return None
+
+
+@guard(Status.IN_ENGINEERING)
+def _evaluation_required(feature: Feature, reason: str) -> Refusal | None:
+    if not feature.evaluations.exists():
+        return Refusal(
+            "evaluation_required",
+            _("Engineering starts once the feature has an evaluation (effort and risk)."),
+        )
+    return None
+
+
+@guard(Status.READY_TO_DEPLOY)
+def _qa_passed(feature: Feature, reason: str) -> Refusal | None:
+    results = list(feature.qa_checks.values_list("result", flat=True))
+    if not results:
+        return Refusal(
+            "qa_required",
+            _("Ready to deploy needs at least one QA check of an expected outcome."),
+        )
+    open_checks = [r for r in results if r != "pass"]
+    if open_checks:
+        return Refusal(
+            "qa_not_passed",
+            _("Ready to deploy needs every QA check passed: %(n)d of %(total)d not passed yet.")
+            % {"n": len(open_checks), "total": len(results)},
+        )
+    return None
+
+
+@guard(Status.ROLLING_OUT, Status.SHIPPED)
+def _rollout_required(feature: Feature, reason: str) -> Refusal | None:
+    if not feature.rollout_stages.exists():
+        return Refusal(
+            "rollout_required",
+            _("Rolling out needs a rollout plan with at least one stage."),
+        )
+    return None
+
+
+@guard(Status.SHIPPED, Status.MEASURED)
+def _slices_closed(feature: Feature, reason: str) -> Refusal | None:
+    open_slices = list(feature.children.filter(status__in=OPEN_STATUSES).values_list("title"))
+    if open_slices:
+        names = ", ".join(f"“{t}”" for (t,) in open_slices[:3])
+        return Refusal(
+            "open_slices",
+            _("A feature ships once its slices have: %(n)d still open (%(names)s).")
+            % {"n": len(open_slices), "names": names},
+        )
+    return None
+
+
+@guard(Status.MEASURED)
+def _measurement(feature: Feature, reason: str) -> Refusal | None:
+    """Measured comes after shipped; strategy may add its own rule through this hook.
+
+    If `quarterdeck.strategy.measurement.measured_refusal(feature)` exists and returns a message,
+    the move is refused with it.
+    """
+    if feature.status != Status.SHIPPED:
+        return Refusal("not_shipped", _("Only a shipped feature can be measured."))
+    try:
+        from quarterdeck.strategy.measurement import measured_refusal  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    message = measured_refusal(feature)
+    return Refusal("measurement_required", str(message)) if message else None
 
 
 def check(feature: Feature, to: str, reason: str = "") -> list[Refusal]:

@@ -1,6 +1,6 @@
 """Reads for the inbox, needs and stakeholders pages and the API."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from quarterdeck.insights.models import (
     Insight,
@@ -47,6 +47,30 @@ def inbox_queryset(
     return qs.order_by("-captured_at", "-id")
 
 
+def inbox_counts(
+    workspace,
+    *,
+    segment: str | None = None,
+    source: str | None = None,
+    stakeholder: int | str | None = None,
+    q: str | None = None,
+) -> dict[str, int]:
+    """How many insights match the filters in each state, and in all, in one query."""
+    qs = inbox_queryset(workspace, segment=segment, source=source, stakeholder=stakeholder, q=q)
+    counts = qs.order_by().aggregate(
+        all=Count("id"),
+        **{state: Count("id", filter=Q(state=state)) for state in InsightState.values},
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def prefetch_insight_links(insights: list[Insight]) -> None:
+    """Load the links (with their need and who linked) of insights already fetched."""
+    prefetch_related_objects(
+        insights, Prefetch("links", InsightLink.objects.select_related("need", "linked_by"))
+    )
+
+
 def insight_detail(workspace, pk) -> Insight:
     return (
         Insight.objects.filter(workspace=workspace)
@@ -62,11 +86,63 @@ def segments(workspace) -> QuerySet[Segment]:
     return Segment.objects.filter(workspace=workspace)
 
 
-def stakeholders(workspace, *, q: str | None = None) -> QuerySet[Stakeholder]:
+def stakeholders(
+    workspace, *, q: str | None = None, segment: str | None = None
+) -> QuerySet[Stakeholder]:
     qs = Stakeholder.objects.filter(workspace=workspace).select_related("segment")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(organisation__icontains=q))
+    if segment:
+        qs = qs.filter(segment__key=segment)
     return qs
+
+
+def stakeholders_list(
+    workspace, *, q: str | None = None, segment: str | None = None
+) -> QuerySet[Stakeholder]:
+    """Stakeholders with the number of insights each gave, by name."""
+    return (
+        stakeholders(workspace, q=q, segment=segment)
+        .annotate(insight_count=Count("insights"))
+        .order_by("name", "id")
+    )
+
+
+def stakeholder_detail(workspace, pk) -> Stakeholder:
+    return Stakeholder.objects.select_related("segment").get(workspace=workspace, pk=pk)
+
+
+def stakeholder_insights(stakeholder: Stakeholder) -> QuerySet[Insight]:
+    return (
+        Insight.objects.filter(workspace_id=stakeholder.workspace_id, stakeholder=stakeholder)
+        .select_related("segment")
+        .order_by("-captured_at", "-id")
+    )
+
+
+def stakeholder_needs(stakeholder: Stakeholder) -> QuerySet[Need]:
+    """The needs this person's insights are linked to, with how many of their insights and the
+    highest importance they gave each."""
+    return (
+        Need.objects.filter(
+            workspace_id=stakeholder.workspace_id, links__insight__stakeholder=stakeholder
+        )
+        .annotate(
+            their_insights=Count("links", distinct=True),
+            top_importance=Max("links__importance"),
+        )
+        .order_by("-top_importance", "-their_insights", "title")
+    )
+
+
+def stakeholder_emails(workspace, limit: int = 500) -> list[str]:
+    """Recent stakeholder email addresses, offered while typing one in."""
+    return list(
+        Stakeholder.objects.filter(workspace=workspace)
+        .exclude(email="")
+        .order_by("-created_at")
+        .values_list("email", flat=True)[:limit]
+    )
 
 
 def needs_list(workspace, *, q: str | None = None, segment: str | None = None, state="open"):
@@ -74,6 +150,7 @@ def needs_list(workspace, *, q: str | None = None, segment: str | None = None, s
         Need.objects.filter(workspace=workspace)
         .annotate(
             insight_count=Count("links", distinct=True),
+            people_count=Count("links__insight__stakeholder", distinct=True),
             feature_count=Count("features", distinct=True),
         )
         .prefetch_related("segments")
@@ -92,6 +169,30 @@ def need_search(workspace, q: str, limit: int = 8) -> QuerySet[Need]:
     if q:
         qs = qs.filter(title__icontains=q)
     return qs.annotate(insight_count=Count("links")).order_by("-insight_count", "title")[:limit]
+
+
+def need_detail(workspace, pk) -> Need:
+    return (
+        Need.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .prefetch_related("segments")
+        .get(pk=pk)
+    )
+
+
+def need_features(need: Need):
+    """The features answering a need, open ones first."""
+    return need.features.select_related("squad").order_by("-created_at")
+
+
+def need_people_count(need: Need) -> int:
+    return (
+        InsightLink.objects.filter(need=need)
+        .exclude(insight__stakeholder=None)
+        .values("insight__stakeholder")
+        .distinct()
+        .count()
+    )
 
 
 def need_links(need: Need) -> QuerySet[InsightLink]:

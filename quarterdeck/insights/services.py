@@ -1,6 +1,7 @@
-"""Every write on stakeholders, insights and needs: validated, saved and audited in one transaction."""
+"""Every write on stakeholders, insights and needs: validated, saved and audited atomically."""
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from quarterdeck.insights.models import (
     InsightLink,
     InsightState,
     Need,
+    NeedState,
     Segment,
     Stakeholder,
 )
@@ -44,6 +46,11 @@ def _after_insights_arrive(insight_ids: list[int]) -> None:
     except ImportError:  # the linking app offers no suggestions in this build
         return
     transaction.on_commit(lambda: insights_arrived(insight_ids=insight_ids))
+
+
+def insights_arrived_hook(insight_ids: list[int]) -> None:
+    """Public entry for bulk writers (CSV import): new or changed insights, after commit."""
+    _after_insights_arrive(list(insight_ids))
 
 
 def segment_by_key(workspace, key: str | None) -> Segment | None:
@@ -175,7 +182,9 @@ def insight_update(*, insight: Insight, by=None, **fields) -> Insight:
 def insight_upsert(
     *, workspace, by=None, source: str, external_id: str, **fields
 ) -> tuple[Insight, bool]:
-    """Create the insight, or update the one with the same source + external id. (insight, created)"""
+    """Create the insight, or update the one with the same source + external id.
+
+    Returns (insight, created)."""
     existing = (
         Insight.objects.select_for_update()
         .filter(workspace=workspace, source=source, external_id=external_id)
@@ -199,6 +208,43 @@ def insight_set_state(*, insight: Insight, state: str, by=None) -> Insight:
 
 
 @transaction.atomic
+def insight_archive(*, insight: Insight, by=None) -> Insight:
+    """Take the insight out of the inbox; nothing is deleted and it can be restored."""
+    if insight.state == InsightState.ARCHIVED:
+        return insight
+    return insight_update(insight=insight, by=by, state=InsightState.ARCHIVED)
+
+
+@transaction.atomic
+def insight_unarchive(*, insight: Insight, by=None) -> Insight:
+    """Restore an archived insight: triaged if it is linked to a need, else new."""
+    if insight.state != InsightState.ARCHIVED:
+        return insight
+    state = InsightState.TRIAGED if insight.links.exists() else InsightState.NEW
+    return insight_update(insight=insight, by=by, state=state)
+
+
+def quote_from(text: str, highlight: str | None) -> str:
+    """The passage of `text` that `highlight` quotes, as written in `text`.
+
+    A browser selection may differ from the stored text in its whitespace (line breaks become
+    spaces, runs of spaces collapse), so the match ignores whitespace differences and returns the
+    original passage. A highlight that is not in the text is refused.
+    """
+    highlight = (highlight or "").strip()
+    if not highlight:
+        return ""
+    if highlight in text:
+        return highlight
+    words = highlight.split()
+    pattern = r"\s+".join(re.escape(word) for word in words)
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValidationError({"highlight": _("The highlight must be quoted from the insight.")})
+    return match.group(0)
+
+
+@transaction.atomic
 def insight_link(
     *,
     insight: Insight,
@@ -213,9 +259,9 @@ def insight_link(
         raise ValidationError({"need": _("No such need.")})
     if importance not in Importance.values:
         raise ValidationError({"importance": _("Importance must be 1, 2 or 3.")})
-    highlight = (highlight or "").strip()
-    if highlight and highlight not in insight.text:
-        raise ValidationError({"highlight": _("The highlight must be quoted from the insight.")})
+    if need.state != NeedState.OPEN:
+        raise ValidationError({"need": _("This need is archived; reopen it before linking.")})
+    highlight = quote_from(insight.text, highlight)
     link, created = InsightLink.objects.update_or_create(
         need=need,
         insight=insight,
@@ -403,6 +449,39 @@ def stakeholder_update(*, stakeholder: Stakeholder, by=None, **fields) -> Stakeh
             changes=changes,
         )
     return stakeholder
+
+
+@transaction.atomic
+def insight_capture(
+    *,
+    workspace,
+    text: str,
+    by=None,
+    stakeholder: Stakeholder | None = None,
+    stakeholder_email: str = "",
+    stakeholder_name: str = "",
+    segment: Segment | None = None,
+    **fields,
+) -> Insight:
+    """An insight typed or pasted by a person: its stakeholder is picked, or found or created by
+    email address (a new stakeholder takes the insight's segment)."""
+    if stakeholder is not None and stakeholder.workspace_id != workspace.pk:
+        raise ValidationError({"stakeholder": _("No such stakeholder.")})
+    if stakeholder is None and (stakeholder_email or "").strip():
+        stakeholder = stakeholder_for_email(
+            workspace=workspace,
+            email=stakeholder_email,
+            name=(stakeholder_name or "").strip(),
+            segment=segment,
+            by=by,
+        )
+    elif stakeholder is None and (stakeholder_name or "").strip():
+        stakeholder = stakeholder_create(
+            workspace=workspace, name=stakeholder_name, segment=segment, by=by
+        )
+    return insight_create(
+        workspace=workspace, text=text, by=by, stakeholder=stakeholder, segment=segment, **fields
+    )
 
 
 def stakeholder_for_email(

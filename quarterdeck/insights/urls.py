@@ -1,2 +1,23 @@
+from django.urls import path
+
+from quarterdeck.insights import views
+
 app_name = "insights"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("new/", views.insight_new, name="insight_new"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.insight_edit, name="insight_edit"),
+    path("<int:pk>/link/", views.link, name="link"),
+    path("<int:pk>/archive/", views.archive, name="archive"),
+    path("<int:pk>/unarchive/", views.unarchive, name="unarchive"),
+    path("links/<int:pk>/unlink/", views.unlink, name="unlink"),
+    path("needs/", views.needs, name="needs"),
+    path("needs/new/", views.need_new, name="need_new"),
+    path("needs/search/", views.need_search, name="need_search"),
+    path("needs/<int:pk>/", views.need, name="need"),
+    path("needs/<int:pk>/edit/", views.need_edit, name="need_edit"),
+    path("needs/<int:pk>/state/", views.need_state, name="need_state"),
+    path("stakeholders/", views.stakeholders, name="stakeholders"),
+    path("stakeholders/<int:pk>/", views.stakeholder, name="stakeholder"),
+]

@@ -85,20 +85,53 @@ class KeyResult(TimeStampedModel):
     def workspace_id(self) -> int:
         return self.objective.workspace_id
 
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "strategy:key_result", kwargs={"ws": self.objective.workspace.slug, "pk": self.pk}
+        )
+
     @property
     def progress(self) -> float | None:
         """Share of the way from baseline to target, 0.0–1.0 (None before any value)."""
-        value = self.current
-        if value is None:
-            return None
-        if self.direction == Direction.KEEP_ABOVE:
-            return 1.0 if value >= self.target else 0.0
-        if self.direction == Direction.KEEP_BELOW:
-            return 1.0 if value <= self.target else 0.0
-        span = self.target - self.baseline
-        if span == 0:
-            return 1.0
-        return max(0.0, min(1.0, (value - self.baseline) / span))
+        return self.progress_at(self.current)
+
+    def progress_at(self, value: float | None) -> float | None:
+        return progress_of(
+            value, baseline=self.baseline, target=self.target, direction=self.direction
+        )
+
+    @property
+    def quarter_bounds(self) -> tuple[dt.date, dt.date]:
+        return quarter_bounds(self.objective.quarter)
+
+    def value_at(self, day: dt.date) -> float | None:
+        """The value of the latest check-in on or before `day` (uses prefetched check-ins)."""
+        value = None
+        for check_in in sorted(self.check_ins.all(), key=lambda c: (c.checked_on, c.id)):
+            if check_in.checked_on > day:
+                break
+            value = check_in.value
+        return value
+
+    @property
+    def grade(self) -> float | None:
+        """The 0.0–1.0 grade: progress at the quarter's end (so far, while it runs)."""
+        return self.progress_at(self.value_at(self.quarter_bounds[1]))
+
+    @property
+    def grade_is_final(self) -> bool:
+        from django.utils import timezone
+
+        return timezone.localdate() > self.quarter_bounds[1]
+
+    def expected_on(self, day: dt.date) -> float:
+        """Where the straight line from baseline (quarter start) to target (quarter end) is."""
+        if self.direction in (Direction.KEEP_ABOVE, Direction.KEEP_BELOW):
+            return self.target
+        start, end = self.quarter_bounds
+        length = max((end - start).days, 1)
+        elapsed = min(max((day - start).days, 0), length)
+        return self.baseline + (self.target - self.baseline) * elapsed / length
 
 
 class CheckIn(TimeStampedModel):
@@ -122,3 +155,123 @@ class CheckIn(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.key_result}: {self.value} on {self.checked_on}"
+
+
+def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a quarter written "2026-Q4"."""
+    year, q = int(quarter[:4]), int(quarter[6])
+    start = dt.date(year, 3 * (q - 1) + 1, 1)
+    end = (dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)) - dt.timedelta(
+        days=1
+    )
+    return start, end
+
+
+def progress_of(value: float | None, *, baseline: float, target: float, direction: str):
+    """Share of the way from baseline to target that `value` stands at, 0.0–1.0."""
+    if value is None:
+        return None
+    if direction == Direction.KEEP_ABOVE:
+        return 1.0 if value >= target else 0.0
+    if direction == Direction.KEEP_BELOW:
+        return 1.0 if value <= target else 0.0
+    span = target - baseline
+    if span == 0:
+        return 1.0
+    return max(0.0, min(1.0, (value - baseline) / span))
+
+
+class FeatureScore(models.Model):
+    """The term values of a feature's latest score, kept to explain the next change of rank."""
+
+    feature = models.OneToOneField(
+        "backlog.Feature", primary_key=True, on_delete=models.CASCADE, related_name="score_state"
+    )
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    terms = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["feature"]
+
+    def __str__(self) -> str:
+        return f"score terms of feature {self.feature_id}"
+
+
+class RankChange(WorkspaceScopedModel):
+    """A feature whose score changed: its rank and score before and after, and why."""
+
+    feature = models.ForeignKey(
+        "backlog.Feature", on_delete=models.CASCADE, related_name="rank_changes"
+    )
+    old_rank = models.PositiveIntegerField(_("old rank"), null=True, blank=True)
+    new_rank = models.PositiveIntegerField(_("new rank"), null=True, blank=True)
+    old_score = models.FloatField(_("old score"), null=True, blank=True)
+    new_score = models.FloatField(_("new score"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    changes = models.JSONField(_("changed terms"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.feature_id}: {self.old_rank} → {self.new_rank}"
+
+    @property
+    def moved(self) -> int | None:
+        """Places gained (positive) or lost (negative)."""
+        if self.old_rank is None or self.new_rank is None:
+            return None
+        return self.old_rank - self.new_rank
+
+
+class FeatureMeasurement(WorkspaceScopedModel):
+    """A shipped feature's key result before shipping and a window after: measured vs expected."""
+
+    feature = models.ForeignKey(
+        "backlog.Feature", on_delete=models.CASCADE, related_name="measurements"
+    )
+    key_result = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="measurements")
+    window_days = models.PositiveIntegerField(_("window (days)"), default=30)
+    shipped_on = models.DateField(_("shipped on"))
+    before = models.FloatField(_("value before"), null=True, blank=True)
+    before_on = models.DateField(null=True, blank=True)
+    after = models.FloatField(_("value after"), null=True, blank=True)
+    after_on = models.DateField(null=True, blank=True)
+    expected_change = models.FloatField(_("expected change"), null=True, blank=True)
+    measured_at = models.DateTimeField(_("measured"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["feature", "key_result", "-measured_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feature", "key_result", "window_days"], name="unique_feature_measurement"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature_id} on {self.key_result_id} after {self.window_days} days"
+
+    @property
+    def change(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    @property
+    def met_expectation(self) -> bool | None:
+        """Whether the measured change reached the expected one (same sign, at least as big)."""
+        change, expected = self.change, self.expected_change
+        if change is None or expected is None:
+            return None
+        if expected == 0:
+            return change == 0
+        return change / expected >= 1.0
+
+    @property
+    def is_complete(self) -> bool:
+        return self.after is not None

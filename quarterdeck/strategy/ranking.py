@@ -1,0 +1,653 @@
+"""Ranking: feature scores computed from the database in bulk, written back, and explained.
+
+`load_inputs` reads everything a workspace's scores depend on in five queries (features, insight
+links of their needs, driver contributions, key results with check-ins, evaluations) and builds
+one `scoring.FeatureInputs` per feature. `recompute_workspace` scores every feature, writes
+`Feature.score` and `Feature.demand` where they changed, and records a `RankChange` (old and new
+rank and score, which terms moved, why) for each feature whose score changed.
+`recompute_features` does the same for a few features, synchronously.
+
+The hooks called by services after commit are `features_changed` and `workspace_changed`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from quarterdeck.strategy import scoring
+from quarterdeck.strategy.models import FeatureScore, KeyResult, RankChange
+
+log = logging.getLogger(__name__)
+
+SYNC_LIMIT = 2000  # workspaces with more features are re-scored by a background task
+MAX_RECORDED = 500  # rank changes recorded per workspace-wide re-score (the biggest moves)
+TOLERANCE = 1e-4  # relative: evidence decays continuously; smaller drifts are not changes
+
+TERM_LABELS = {
+    "user_value": gettext_lazy("demand"),
+    "reach": gettext_lazy("reach"),
+    "impact": gettext_lazy("impact"),
+    "driver_value": gettext_lazy("driver value"),
+    "kr_alignment": gettext_lazy("key-result alignment"),
+    "company_value": gettext_lazy("company value"),
+    "value": gettext_lazy("value"),
+    "effort": gettext_lazy("effort"),
+    "risk_factor": gettext_lazy("risk"),
+    "job_size": gettext_lazy("job size"),
+    "ease": gettext_lazy("ease"),
+    "confidence": gettext_lazy("confidence"),
+    "time_criticality": gettext_lazy("time criticality"),
+    "risk_reduction": gettext_lazy("risk reduction"),
+}
+# The terms whose change explains a move, most telling first (sums come after their parts).
+EXPLAINING = (
+    "user_value",
+    "driver_value",
+    "kr_alignment",
+    "effort",
+    "risk_factor",
+    "confidence",
+    "reach",
+    "impact",
+    "ease",
+    "time_criticality",
+)
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def scoring_config(workspace) -> scoring.ScoringConfig:
+    """The workspace's stored settings; defaults where they are absent or no longer valid."""
+    try:
+        config = scoring.ScoringConfig.from_dict(workspace.scoring or {})
+        scoring.validate_config(config)
+    except (scoring.ConfigError, scoring.FormulaError, TypeError, ValueError):
+        log.warning("workspace %s has invalid scoring settings; using defaults", workspace.pk)
+        return scoring.ScoringConfig()
+    return config
+
+
+def scorer_for(workspace, config: scoring.ScoringConfig | None = None) -> scoring.Scorer:
+    return scoring.Scorer.from_config(config or scoring_config(workspace))
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """A workspace's features as parallel lists: ids, statuses, stored scores, score inputs."""
+
+    ids: list[int]
+    statuses: list[str]
+    old_scores: list[float | None]
+    old_demands: list[float]
+    inputs: list[scoring.FeatureInputs]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _key_results_at_risk(
+    workspace_id: int, kr_ids: Iterable[int] | None = None
+) -> dict[int, tuple]:
+    from django.db.models import Prefetch
+
+    from quarterdeck.strategy.models import CheckIn
+    from quarterdeck.strategy.selectors import is_at_risk
+
+    qs = KeyResult.objects.filter(objective__workspace_id=workspace_id).select_related("objective")
+    if kr_ids is not None:
+        qs = qs.filter(pk__in=list(kr_ids))
+    qs = qs.prefetch_related(Prefetch("check_ins", CheckIn.objects.order_by("checked_on", "id")))
+    return {
+        kr.pk: scoring.KeyResultAlignment(kr.metric, is_at_risk(kr, list(kr.check_ins.all())))
+        for kr in qs
+    }
+
+
+def load_inputs(
+    workspace_id: int,
+    *,
+    feature_ids: Iterable[int] | None = None,
+    driver_weights: Mapping[int, float] | None = None,
+    now: dt.datetime | None = None,
+    open_only: bool = False,
+) -> Loaded:
+    """Every feature's score inputs in five queries. `driver_weights` overrides stored weights."""
+    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
+    from quarterdeck.insights.models import InsightLink, InsightState
+    from quarterdeck.strategy.models import Driver
+
+    now = now or timezone.now()
+    features = Feature.objects.filter(workspace_id=workspace_id)
+    if feature_ids is not None:
+        features = features.filter(pk__in=list(feature_ids))
+    if open_only:
+        features = features.filter(status__in=OPEN_STATUSES)
+    rows = list(features.order_by("id").values_list("id", "status", "score", "demand"))
+    ids = [row[0] for row in rows]
+    by_feature = feature_ids is not None or open_only
+
+    def scoped(qs, field="feature_id"):
+        return qs.filter(**{f"{field}__in": ids}) if by_feature else qs
+
+    # Demand: the insight links of the needs each feature answers.
+    need_rows = scoped(
+        Feature.needs.through.objects.filter(feature__workspace_id=workspace_id)
+    ).values_list("feature_id", "need_id")
+    needs_of: dict[int, list[int]] = {}
+    for feature_id, need_id in need_rows:
+        needs_of.setdefault(feature_id, []).append(need_id)
+    links = InsightLink.objects.filter(workspace_id=workspace_id).exclude(
+        insight__state=InsightState.ARCHIVED
+    )
+    if by_feature:
+        links = links.filter(need_id__in={n for ns in needs_of.values() for n in ns})
+    demand_of_need: dict[int, list[scoring.DemandItem]] = {}
+    for (
+        need_id,
+        importance,
+        captured_at,
+        stakeholder_id,
+        stakeholder_weight,
+        segment_weight,
+        stakeholder_segment_weight,
+    ) in links.values_list(
+        "need_id",
+        "importance",
+        "insight__captured_at",
+        "insight__stakeholder_id",
+        "insight__stakeholder__weight",
+        "insight__segment__weight",
+        "insight__stakeholder__segment__weight",
+    ):
+        segment = segment_weight if segment_weight is not None else stakeholder_segment_weight
+        demand_of_need.setdefault(need_id, []).append(
+            scoring.DemandItem(
+                importance=importance,
+                segment_weight=1.0 if segment is None else segment,
+                stakeholder_weight=1.0 if stakeholder_weight is None else stakeholder_weight,
+                age_days=max((now - captured_at).total_seconds() / 86400.0, 0.0),
+                stakeholder_key=None if stakeholder_id is None else str(stakeholder_id),
+                need_key=str(need_id),
+            )
+        )
+
+    # Company value: drivers × weights, and key results aimed at.
+    drivers = {
+        pk: (name, weight)
+        for pk, name, weight in Driver.objects.filter(workspace_id=workspace_id).values_list(
+            "id", "name", "weight"
+        )
+    }
+    if driver_weights:
+        drivers = {
+            pk: (name, float(driver_weights.get(pk, weight)))
+            for pk, (name, weight) in drivers.items()
+        }
+    drivers_of: dict[int, list[scoring.DriverContribution]] = {}
+    for feature_id, driver_id, contribution in scoped(
+        FeatureDriver.objects.filter(feature__workspace_id=workspace_id)
+    ).values_list("feature_id", "driver_id", "contribution"):
+        name, weight = drivers[driver_id]
+        drivers_of.setdefault(feature_id, []).append(
+            scoring.DriverContribution(name, weight, contribution)
+        )
+    kr_rows = list(
+        scoped(
+            Feature.key_results.through.objects.filter(feature__workspace_id=workspace_id)
+        ).values_list("feature_id", "keyresult_id")
+    )
+    alignment = _key_results_at_risk(
+        workspace_id, {kr for _, kr in kr_rows} if by_feature else None
+    )
+    krs_of: dict[int, list[scoring.KeyResultAlignment]] = {}
+    for feature_id, kr_id in kr_rows:
+        krs_of.setdefault(feature_id, []).append(alignment[kr_id])
+
+    # Effort, risk and confidence: the latest evaluation (later rows overwrite earlier ones).
+    evaluation_of: dict[int, scoring.EvaluationInfo] = {}
+    for feature_id, effort, risk, confidence in (
+        scoped(Evaluation.objects.filter(feature__workspace_id=workspace_id))
+        .order_by("feature_id", "created_at", "id")
+        .values_list("feature_id", "effort", "risk", "confidence")
+    ):
+        evaluation_of[feature_id] = scoring.EvaluationInfo(effort, risk, confidence)
+
+    empty: tuple = ()
+    inputs = []
+    for feature_id in ids:
+        need_ids = needs_of.get(feature_id)
+        if need_ids:
+            demand = [item for n in need_ids for item in demand_of_need.get(n, empty)]
+        else:
+            demand = empty
+        inputs.append(
+            scoring.FeatureInputs(
+                demand=demand,
+                drivers=drivers_of.get(feature_id, empty),
+                key_results=krs_of.get(feature_id, empty),
+                evaluation=evaluation_of.get(feature_id),
+            )
+        )
+    return Loaded(
+        ids=ids,
+        statuses=[row[1] for row in rows],
+        old_scores=[row[2] for row in rows],
+        old_demands=[row[3] for row in rows],
+        inputs=inputs,
+    )
+
+
+def term_values(scorer: scoring.Scorer, inputs: scoring.FeatureInputs) -> tuple[dict, float | None]:
+    """Every named term of one feature and the total, in one pass over its inputs."""
+    values = scoring._term_values(inputs, scorer._context)  # noqa: SLF001 - see module doc
+    return values, scorer.formula.evaluate(values)
+
+
+# --- ranks ------------------------------------------------------------------------------------
+
+
+def _rank_key(score: float | None, feature_id: int) -> tuple:
+    # The backlog's order: highest score first, unscored last, newest first among equals.
+    return (score is None, -(score or 0.0), -feature_id)
+
+
+def ranks(ids: list[int], statuses: list[str], scores: list[float | None]) -> dict[int, int]:
+    """1-based rank of every open feature by score."""
+    from quarterdeck.backlog.models import OPEN_STATUSES
+
+    open_ = [i for i, status in enumerate(statuses) if status in OPEN_STATUSES]
+    open_.sort(key=lambda i: _rank_key(scores[i], ids[i]))
+    return {ids[i]: position for position, i in enumerate(open_, start=1)}
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=1e-9)
+
+
+def _clean(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _public_terms(values: Mapping) -> dict[str, float | None]:
+    return {k: _clean(v) for k, v in values.items() if not k.startswith("_")}
+
+
+def _diff_terms(old: Mapping | None, new: Mapping) -> dict[str, list]:
+    if not old:
+        return {}
+    changes = {}
+    for name in EXPLAINING:
+        a, b = old.get(name), new.get(name)
+        if not _same(a, b):
+            changes[name] = [a, b]
+    return changes
+
+
+def explain(changes: Mapping[str, list], trigger: str = "") -> str:
+    """A sentence: what changed, e.g. "demand 2 → 3.5; effort 4 → 2"."""
+    from quarterdeck.strategy.charts import fmt
+
+    parts = [
+        f"{TERM_LABELS.get(name, name)!s} {fmt(_round(a))} → {fmt(_round(b))}"
+        for name, (a, b) in changes.items()
+    ]
+    text = "; ".join(parts[:4])
+    if trigger and text:
+        return f"{trigger}: {text}"[:300]
+    return (trigger or text or _("scoring settings changed"))[:300]
+
+
+def _round(value):
+    return None if value is None else round(value, 2)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _write_scores(rows: list[tuple[int, float | None, float]]) -> None:
+    """Set Feature.score and Feature.demand for (id, score, demand) rows in bulk."""
+    from quarterdeck.backlog.models import Feature
+
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Feature._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 50_000):
+                chunk = rows[start : start + 50_000]
+                cursor.execute(
+                    f"UPDATE {table} AS f SET score = v.score, demand = v.demand "  # noqa: S608
+                    "FROM unnest(%s::bigint[], %s::float8[], %s::float8[]) AS v(id, score, demand) "
+                    "WHERE f.id = v.id",
+                    [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
+                )
+        return
+    Feature.objects.bulk_update(
+        [Feature(pk=pk, score=score, demand=demand) for pk, score, demand in rows],
+        ["score", "demand"],
+        batch_size=500,
+    )
+
+
+def _store_terms(workspace_id: int, terms: dict[int, dict], at: dt.datetime) -> None:
+    FeatureScore.objects.bulk_create(
+        [
+            FeatureScore(feature_id=pk, workspace_id=workspace_id, terms=t, computed_at=at)
+            for pk, t in terms.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["feature"],
+        update_fields=["terms", "computed_at"],
+        batch_size=2000,
+    )
+
+
+@dataclass
+class Result:
+    scored: int
+    changed: int
+    recorded: int
+
+
+def recompute_workspace(workspace, *, reason: str = "") -> Result:
+    """Score every feature of `workspace`, write what changed, record the rank changes."""
+    scorer = scorer_for(workspace)
+    now = timezone.now()
+    loaded = load_inputs(workspace.pk, now=now)
+    new_scores: list[float | None] = []
+    new_demands: list[float] = []
+    changed: list[int] = []  # positions
+    new_terms: dict[int, dict] = {}
+    for i, inputs in enumerate(loaded.inputs):
+        values, total = term_values(scorer, inputs)
+        total = _clean(total)
+        demand = _clean(values["user_value"]) or 0.0
+        new_scores.append(total)
+        new_demands.append(demand)
+        if not (_same(total, loaded.old_scores[i]) and _same(demand, loaded.old_demands[i])):
+            changed.append(i)
+            new_terms[loaded.ids[i]] = _public_terms(values)
+    if not changed:
+        return Result(len(loaded), 0, 0)
+    old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
+    new_ranks = ranks(loaded.ids, loaded.statuses, new_scores)
+    moved = [i for i in changed if not _same(new_scores[i], loaded.old_scores[i])]
+    moved.sort(
+        key=lambda i: (
+            -abs((old_ranks.get(loaded.ids[i]) or 0) - (new_ranks.get(loaded.ids[i]) or 0))
+        )
+    )
+    recorded_ids = [loaded.ids[i] for i in moved[:MAX_RECORDED]]
+    old_terms = dict(
+        FeatureScore.objects.filter(feature_id__in=recorded_ids).values_list("feature_id", "terms")
+    )
+    position = {pk: i for i, pk in enumerate(loaded.ids)}
+    with transaction.atomic():
+        _write_scores([(loaded.ids[i], new_scores[i], new_demands[i]) for i in changed])
+        _store_terms(workspace.pk, new_terms, now)
+        RankChange.objects.bulk_create(
+            [
+                _rank_change(
+                    workspace.pk,
+                    pk,
+                    old_ranks.get(pk),
+                    new_ranks.get(pk),
+                    loaded.old_scores[position[pk]],
+                    new_scores[position[pk]],
+                    old_terms.get(pk),
+                    new_terms[pk],
+                    reason,
+                )
+                for pk in recorded_ids
+            ],
+            batch_size=500,
+        )
+    return Result(len(loaded), len(changed), len(recorded_ids))
+
+
+def _rank_change(ws_id, pk, old_rank, new_rank, old_score, new_score, old_terms, terms, reason):
+    changes = _diff_terms(old_terms, terms)
+    return RankChange(
+        workspace_id=ws_id,
+        feature_id=pk,
+        old_rank=old_rank,
+        new_rank=new_rank,
+        old_score=old_score,
+        new_score=new_score,
+        changes=changes,
+        reason=explain(changes, reason) if (changes or reason) else _("first score"),
+    )
+
+
+def _open_rank(workspace_id: int, feature_id: int, score: float | None) -> int:
+    """The rank a feature with `score` has among the workspace's open features, by query."""
+    from quarterdeck.backlog.models import OPEN_STATUSES, Feature
+
+    others = Feature.objects.filter(workspace_id=workspace_id, status__in=OPEN_STATUSES).exclude(
+        pk=feature_id
+    )
+    if score is None:
+        ahead = others.filter(Q(score__isnull=False) | Q(score__isnull=True, pk__gt=feature_id))
+    else:
+        ahead = others.filter(Q(score__gt=score) | Q(score=score, pk__gt=feature_id))
+    return ahead.count() + 1
+
+
+def recompute_features(workspace, feature_ids: Iterable[int], *, reason: str = "") -> Result:
+    """Re-score a few features now; ranks among the others are counted in the database."""
+    from quarterdeck.backlog.models import OPEN_STATUSES
+
+    scorer = scorer_for(workspace)
+    now = timezone.now()
+    loaded = load_inputs(workspace.pk, feature_ids=set(feature_ids), now=now)
+    recorded = changed = 0
+    with transaction.atomic():
+        old_terms = dict(
+            FeatureScore.objects.filter(feature_id__in=loaded.ids).values_list(
+                "feature_id", "terms"
+            )
+        )
+        for i, pk in enumerate(loaded.ids):
+            values, total = term_values(scorer, loaded.inputs[i])
+            total, demand = _clean(total), _clean(values["user_value"]) or 0.0
+            old_score = loaded.old_scores[i]
+            if _same(total, old_score) and _same(demand, loaded.old_demands[i]):
+                continue
+            changed += 1
+            is_open = loaded.statuses[i] in OPEN_STATUSES
+            old_rank = _open_rank(workspace.pk, pk, old_score) if is_open else None
+            _write_scores([(pk, total, demand)])
+            terms = _public_terms(values)
+            _store_terms(workspace.pk, {pk: terms}, now)
+            if _same(total, old_score):
+                continue
+            new_rank = _open_rank(workspace.pk, pk, total) if is_open else None
+            _rank_change(
+                workspace.pk,
+                pk,
+                old_rank,
+                new_rank,
+                old_score,
+                total,
+                old_terms.get(pk),
+                terms,
+                reason,
+            ).save()
+            recorded += 1
+    return Result(len(loaded), changed, recorded)
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+
+def features_changed(*, feature_ids: list[int], reason: str = "") -> None:
+    """Inputs of these features changed (called after commit): re-score them now."""
+    from quarterdeck.accounts.models import Workspace
+    from quarterdeck.backlog.models import Feature
+
+    by_workspace: dict[int, list[int]] = {}
+    for pk, ws_id in Feature.objects.filter(pk__in=list(feature_ids)).values_list(
+        "id", "workspace_id"
+    ):
+        by_workspace.setdefault(ws_id, []).append(pk)
+    for workspace in Workspace.objects.filter(pk__in=by_workspace):
+        recompute_features(workspace, by_workspace[workspace.pk], reason=reason)
+
+
+def workspace_changed(*, workspace_id: int, reason: str = "") -> None:
+    """Something every score depends on changed: re-score now, or in the background if large."""
+    from quarterdeck.accounts.models import Workspace
+    from quarterdeck.backlog.models import Feature
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    if Feature.objects.filter(workspace_id=workspace_id).count() < SYNC_LIMIT:
+        recompute_workspace(workspace, reason=reason)
+        return
+    from quarterdeck.strategy.tasks import rescore_workspace
+
+    transaction.on_commit(
+        lambda: rescore_workspace.enqueue(workspace_id=workspace_id, reason=reason)
+    )
+
+
+# --- reads for pages and the API --------------------------------------------------------------
+
+
+def feature_breakdown(feature, *, config: scoring.ScoringConfig | None = None) -> scoring.Score:
+    """One feature's score with every term, its inputs and its share."""
+    scorer = scorer_for(feature.workspace, config)
+    loaded = load_inputs(feature.workspace_id, feature_ids=[feature.pk])
+    return scorer.score(loaded.inputs[0])
+
+
+@dataclass
+class WhatIfRow:
+    feature_id: int
+    title: str
+    old_rank: int | None
+    new_rank: int
+    old_score: float | None
+    new_score: float | None
+
+    @property
+    def moved(self) -> int | None:
+        return None if self.old_rank is None else self.old_rank - self.new_rank
+
+    @property
+    def delta(self) -> float | None:
+        if self.old_score is None or self.new_score is None:
+            return None
+        return self.new_score - self.old_score
+
+
+def what_if(workspace, driver_weights: Mapping[int, float], *, limit: int = 20) -> list[WhatIfRow]:
+    """The open features' top `limit` under other driver weights, nothing saved."""
+    from quarterdeck.backlog.models import Feature
+
+    scorer = scorer_for(workspace)
+    loaded = load_inputs(workspace.pk, driver_weights=driver_weights, open_only=True)
+    new_scores = [_clean(t) for t in scorer.totals(loaded.inputs)]
+    old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
+    new_ranks = ranks(loaded.ids, loaded.statuses, new_scores)
+    top = sorted(new_ranks, key=new_ranks.get)[:limit]
+    titles = dict(Feature.objects.filter(pk__in=top).values_list("id", "title"))
+    position = {pk: i for i, pk in enumerate(loaded.ids)}
+    return [
+        WhatIfRow(
+            feature_id=pk,
+            title=titles.get(pk, ""),
+            old_rank=old_ranks.get(pk),
+            new_rank=new_ranks[pk],
+            old_score=loaded.old_scores[position[pk]],
+            new_score=new_scores[position[pk]],
+        )
+        for pk in top
+    ]
+
+
+MATRIX_LIMIT = 300
+
+
+@dataclass
+class MatrixData:
+    points: list  # (feature, value, job_size, demand)
+    unplaced: list  # features without an evaluation
+    value_split: float
+    effort_split: float
+    total: int
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    if not values:
+        return 0.0
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def matrix(
+    workspace, *, squad: int | None = None, driver: int | None = None, segment: str | None = None
+) -> MatrixData:
+    """Open features placed by value (up) and risk-adjusted effort (right), the best-scored first.
+
+    The split lines are the medians, so each quadrant compares a feature with the rest.
+    """
+    from quarterdeck.backlog.models import OPEN_STATUSES, Feature
+
+    features = Feature.objects.filter(workspace=workspace, status__in=OPEN_STATUSES)
+    if squad:
+        features = features.filter(squad_id=squad)
+    if driver:
+        features = features.filter(driver_links__driver_id=driver, driver_links__contribution__gt=0)
+    if segment:
+        features = features.filter(
+            Q(needs__links__insight__segment__key=segment) | Q(needs__segments__key=segment)
+        )
+    ids = list(
+        features.order_by(F("score").desc(nulls_last=True), "-id")
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    total = len(ids)
+    ids = ids[:MATRIX_LIMIT]
+    loaded = load_inputs(workspace.pk, feature_ids=ids)
+    scorer = scorer_for(workspace)
+    objects = Feature.objects.select_related("squad", "workspace").in_bulk(ids)
+    points, unplaced = [], []
+    for i, pk in enumerate(loaded.ids):
+        values, _total = term_values(scorer, loaded.inputs[i])
+        feature = objects[pk]
+        if values["job_size"] is None:
+            unplaced.append(feature)
+            continue
+        points.append((feature, values["value"], values["job_size"], values["user_value"]))
+    points.sort(key=lambda p: _rank_key(p[0].score, p[0].pk))
+    unplaced.sort(key=lambda f: _rank_key(f.score, f.pk))
+    return MatrixData(
+        points=points,
+        unplaced=unplaced,
+        value_split=_median([p[1] for p in points]),
+        effort_split=_median([p[2] for p in points]),
+        total=total,
+    )

@@ -1,0 +1,202 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from quarterdeck.backlog.models import Feature
+from quarterdeck.strategy import ranking, services
+from quarterdeck.strategy.models import FeatureScore, RankChange
+from quarterdeck.testing.factories import (
+    CheckInFactory,
+    DriverFactory,
+    EvaluationFactory,
+    FeatureDriverFactory,
+    FeatureFactory,
+    InsightFactory,
+    InsightLinkFactory,
+    KeyResultFactory,
+    NeedFactory,
+    ObjectiveFactory,
+    StakeholderFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(acme):
+    """Two evaluated features: `a` serves a driver, `b` has demand from two stakeholders."""
+    driver = DriverFactory(workspace=acme, name="Acquisition", weight=1.0)
+    a = FeatureFactory(workspace=acme, title="Referral program")
+    b = FeatureFactory(workspace=acme, title="Offline mode")
+    FeatureDriverFactory(feature=a, driver=driver, contribution=3)
+    EvaluationFactory(feature=a, effort=2, risk="low", confidence=0.8)
+    EvaluationFactory(feature=b, effort=2, risk="low", confidence=0.8)
+    need = NeedFactory(workspace=acme)
+    b.needs.add(need)
+    for _ in range(2):
+        InsightLinkFactory(need=need, importance=2)
+    return {"driver": driver, "a": a, "b": b, "need": need, "ws": acme}
+
+
+def test_load_inputs_builds_every_feature_in_bulk(setup, django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):
+        loaded = ranking.load_inputs(setup["ws"].pk)
+    by_id = dict(zip(loaded.ids, loaded.inputs, strict=True))
+    a, b = by_id[setup["a"].pk], by_id[setup["b"].pk]
+    assert [(d.name, d.weight, d.contribution) for d in a.drivers] == [("Acquisition", 1.0, 3)]
+    assert len(b.demand) == 2 and {d.importance for d in b.demand} == {2}
+    assert a.evaluation.effort == 2 and a.evaluation.risk == "low"
+
+
+def test_recompute_writes_scores_demand_and_terms(setup):
+    result = ranking.recompute_workspace(setup["ws"])
+    assert result.changed == 2
+    a = Feature.objects.get(pk=setup["a"].pk)
+    b = Feature.objects.get(pk=setup["b"].pk)
+    # value / (effort × risk_factor): a = 3 / 2; b = (2 + 2) / 2, barely decayed
+    assert a.score == pytest.approx(1.5)
+    assert b.score == pytest.approx(2.0, rel=1e-3)
+    assert b.demand == pytest.approx(4.0, rel=1e-3) and a.demand == 0
+    assert FeatureScore.objects.get(feature=a).terms["driver_value"] == 3
+    # a second run changes nothing
+    assert ranking.recompute_workspace(setup["ws"]).changed == 0
+
+
+def test_driver_weight_change_reranks_and_records_why(setup, paula):
+    ranking.recompute_workspace(setup["ws"])
+    RankChange.objects.all().delete()
+    # driver_update calls workspace_changed after commit
+    with pytest.MonkeyPatch.context():
+        services.driver_update(driver=setup["driver"], weight=3.0, by=paula)
+        ranking.workspace_changed(workspace_id=setup["ws"].pk, reason="weight of Acquisition")
+    a = Feature.objects.get(pk=setup["a"].pk)
+    assert a.score == pytest.approx(4.5)
+    change = RankChange.objects.get(feature=a)
+    assert (change.old_rank, change.new_rank) == (2, 1)
+    assert change.old_score == pytest.approx(1.5) and change.new_score == pytest.approx(4.5)
+    assert change.changes["driver_value"] == [3.0, 9.0]
+    assert "driver value 3 → 9" in change.reason and "Acquisition" in change.reason
+    assert not RankChange.objects.filter(feature=setup["b"]).exists()
+
+
+def test_driver_update_recomputes_after_commit(setup, paula, django_capture_on_commit_callbacks):
+    ranking.recompute_workspace(setup["ws"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.driver_update(driver=setup["driver"], weight=2.0, by=paula)
+    assert Feature.objects.get(pk=setup["a"].pk).score == pytest.approx(3.0)
+    change = RankChange.objects.filter(feature=setup["a"]).first()
+    assert "weight of “Acquisition” 1.0 → 2.0" in change.reason
+
+
+def test_new_insight_link_rescores_the_feature(setup, django_capture_on_commit_callbacks):
+    from quarterdeck.insights import services as insight_services
+
+    ranking.recompute_workspace(setup["ws"])
+    insight = InsightFactory(workspace=setup["ws"])
+    with django_capture_on_commit_callbacks(execute=True):
+        insight_services.insight_link(insight=insight, need=setup["need"], importance=3)
+    b = Feature.objects.get(pk=setup["b"].pk)
+    assert b.demand == pytest.approx(7.0, rel=1e-3)
+    change = RankChange.objects.filter(feature=b).first()
+    assert "demand" in change.reason and change.changes["user_value"][1] == pytest.approx(
+        7.0, rel=1e-3
+    )
+
+
+def test_new_evaluation_rescores_the_feature(setup, paula, django_capture_on_commit_callbacks):
+    from quarterdeck.backlog import services as backlog_services
+
+    ranking.recompute_workspace(setup["ws"])
+    with django_capture_on_commit_callbacks(execute=True):
+        backlog_services.evaluation_create(feature=setup["a"], effort=0.5, risk="low", by=paula)
+    a = Feature.objects.get(pk=setup["a"].pk)
+    assert a.score == pytest.approx(6.0)
+    change = RankChange.objects.filter(feature=a).first()
+    assert (change.old_rank, change.new_rank) == (2, 1)
+    assert "effort 2 → 0.5" in change.reason
+
+
+def test_one_loud_stakeholder_counts_once_per_need(acme):
+    need = NeedFactory(workspace=acme)
+    feature = FeatureFactory(workspace=acme)
+    feature.needs.add(need)
+    loud = StakeholderFactory(workspace=acme)
+    for _ in range(5):
+        InsightLinkFactory(need=need, insight=InsightFactory(workspace=acme, stakeholder=loud))
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).demand == pytest.approx(2.0, rel=1e-3)
+
+
+def test_archived_insights_do_not_count(acme):
+    need = NeedFactory(workspace=acme)
+    feature = FeatureFactory(workspace=acme)
+    feature.needs.add(need)
+    InsightLinkFactory(need=need, insight=InsightFactory(workspace=acme, state="archived"))
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).demand == 0
+
+
+def test_key_result_at_risk_weighs_more(acme):
+    feature = FeatureFactory(workspace=acme)
+    EvaluationFactory(feature=feature, effort=1, risk="low")
+    kr = KeyResultFactory(objective=ObjectiveFactory(workspace=acme))
+    feature.key_results.add(kr)
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).score == pytest.approx(1.0)
+    CheckInFactory(key_result=kr, value=24, confidence=0.2)
+    ranking.features_changed(feature_ids=[feature.pk])
+    assert Feature.objects.get(pk=feature.pk).score == pytest.approx(2.0)
+
+
+def test_missing_effort_leaves_score_empty(acme):
+    feature = FeatureFactory(workspace=acme)
+    ranking.recompute_workspace(acme)
+    feature.refresh_from_db()
+    assert feature.score is None
+    breakdown = ranking.feature_breakdown(feature)
+    assert "effort" in breakdown.missing
+
+
+def test_workspaces_are_scored_apart(setup, globex):
+    other = FeatureFactory(workspace=globex)
+    EvaluationFactory(feature=other, effort=1, risk="low")
+    ranking.recompute_workspace(setup["ws"])
+    assert Feature.objects.get(pk=other.pk).score is None
+
+
+def test_large_workspace_is_rescored_in_the_background(
+    setup, monkeypatch, django_capture_on_commit_callbacks
+):
+    from types import SimpleNamespace
+
+    from quarterdeck.strategy import tasks
+
+    enqueued = []
+    monkeypatch.setattr(ranking, "SYNC_LIMIT", 1)
+    monkeypatch.setattr(
+        tasks, "rescore_workspace", SimpleNamespace(enqueue=lambda **kw: enqueued.append(kw))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        ranking.workspace_changed(workspace_id=setup["ws"].pk, reason="x")
+    assert enqueued == [{"workspace_id": setup["ws"].pk, "reason": "x"}]
+    assert Feature.objects.get(pk=setup["a"].pk).score is None
+
+
+def test_rescore_task_is_idempotent(setup):
+    from quarterdeck.strategy.tasks import rescore_workspace
+
+    assert rescore_workspace.call(workspace_id=setup["ws"].pk) == 2
+    assert rescore_workspace.call(workspace_id=setup["ws"].pk) == 0
+
+
+def test_old_insights_decay(acme):
+    need = NeedFactory(workspace=acme)
+    feature = FeatureFactory(workspace=acme)
+    feature.needs.add(need)
+    old = timezone.now() - dt.timedelta(days=180)
+    InsightLinkFactory(
+        need=need, importance=2, insight=InsightFactory(workspace=acme, captured_at=old)
+    )
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).demand == pytest.approx(1.0, rel=1e-2)
