@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import NinjaAPI
@@ -57,6 +57,13 @@ def problem_response(
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer <token>`: the token's workspace and member become the request's."""
 
+    def __init__(self, *, refuse_readers: bool = False):
+        super().__init__()
+        # With `refuse_readers`, a write (POST, PATCH, PUT, DELETE) by a role that cannot make
+        # changes (viewer, stakeholder) is a 403 before its body is read. Endpoints where such
+        # roles act on their own behalf (following a feature) use the plain instance.
+        self.refuse_readers = refuse_readers
+
     def authenticate(self, request: HttpRequest, token: str):
         api_token = ApiToken.objects.for_key(token).first()
         if api_token is None:
@@ -72,8 +79,7 @@ class TokenAuth(HttpBearer):
         request.workspace = api_token.workspace
         request.membership = membership
         request.user = api_token.user
-        if request.method not in SAFE_METHODS:
-            # Viewers' and stakeholders' tokens read only: refused before the body is parsed.
+        if self.refuse_readers and request.method not in SAFE_METHODS:
             require_write(request)
         return api_token
 
@@ -142,7 +148,7 @@ api = QuarterdeckAPI(
         "Insights, needs, features, drivers, OKRs, squads, meetings and newsletters of one "
         "workspace. Authenticate with `Authorization: Bearer <token>` (create a token in the "
         "app or with `quarterdeck create_token`); a token acts in its own workspace only, and "
-        "viewers' and stakeholders' tokens are read-only. Lists answer "
+        "viewers' and stakeholders' tokens cannot change the workspace's data. Lists answer "
         '`{"results": [...], "next": <cursor or null>}`: pass `next` back as `cursor` (or '
         "`next`) with the same `limit` (1–500, default 50) for the following page. Errors are "
         "application/problem+json with `type`, `title`, `status`, `detail` and, for invalid "
@@ -153,6 +159,10 @@ api = QuarterdeckAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+
+
+# The authentication of the resource routers: readers' tokens cannot write there.
+writer_auth = TokenAuth(refuse_readers=True)
 
 
 def _field_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -211,6 +221,14 @@ def _http_error(request, exc: HttpError):
         429: "Too many requests",
     }
     return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc))
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request, exc):
+    return problem_response(
+        400, "Invalid input", "A value is out of range for the database (e.g. an id too large)."
+    )
 
 
 @api.exception_handler(IntegrityError)
@@ -305,4 +323,5 @@ def delete_with_activity(*, obj, workspace, by, after=None) -> None:
         activity.record(workspace=workspace, actor=by, verb="deleted", target=obj)
         obj.delete()
         if after is not None:
-            transaction.on_commit(after)
+            # A failing follow-up (rescoring) is logged; it must not undo the answer.
+            transaction.on_commit(after, robust=True)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import get_or_404, paginate
+from quarterdeck.api.base import get_or_404, paginate, writer_auth
 from quarterdeck.api.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -30,7 +30,7 @@ from quarterdeck.backlog.models import (
 )
 from quarterdeck.insights.models import Stakeholder
 
-router = Router(tags=["delivery"])
+router = Router(tags=["delivery"], auth=writer_auth)
 
 Risk = Literal["low", "medium", "high"]
 Verdict = Literal["pending", "iterate", "proceed"]

@@ -4,12 +4,18 @@ import datetime as dt
 
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import delete_with_activity, get_or_404, paginate, require_manage
+from quarterdeck.api.base import (
+    delete_with_activity,
+    get_or_404,
+    paginate,
+    require_manage,
+    writer_auth,
+)
 from quarterdeck.api.schemas import READ_ERRORS, WRITE_ERRORS, In, conflict, list_params
 from quarterdeck.strategy import selectors, services
 from quarterdeck.strategy.models import Driver
 
-router = Router(tags=["drivers"])
+router = Router(tags=["drivers"], auth=writer_auth)
 
 
 class DriverOut(Schema):

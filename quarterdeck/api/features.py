@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import Problem, delete_with_activity, get_or_404, paginate
+from quarterdeck.api.base import Problem, delete_with_activity, get_or_404, paginate, writer_auth
 from quarterdeck.api.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -24,7 +24,7 @@ from quarterdeck.insights.models import Need
 from quarterdeck.squads.models import Squad
 from quarterdeck.strategy.models import Driver, KeyResult
 
-router = Router(tags=["features"])
+router = Router(tags=["features"], auth=writer_auth)
 
 TRANSITION_HINT = "Change the status with POST /api/v1/features/{id}/transition."
 

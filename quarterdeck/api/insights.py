@@ -2,10 +2,11 @@
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import delete_with_activity, get_or_404, paginate
+from quarterdeck.api.base import delete_with_activity, get_or_404, paginate, writer_auth
 from quarterdeck.api.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -20,7 +21,7 @@ from quarterdeck.backlog.models import Feature
 from quarterdeck.insights import selectors, services
 from quarterdeck.insights.models import Channel, Importance, Insight, InsightLink, InsightState
 
-router = Router(tags=["insights"])
+router = Router(tags=["insights"], auth=writer_auth)
 
 
 class InsightOut(Schema):
@@ -128,13 +129,17 @@ def _fields(request, data: dict, *, replace: bool = False) -> dict:
     if "segment" in data:
         data["segment"] = services.segment_by_key(ws, data["segment"])
     if email:
-        data["stakeholder"] = services.stakeholder_for_email(
-            workspace=ws,
-            email=email,
-            name=name or "",
-            segment=data.get("segment"),
-            by=request.user,
-        )
+        try:
+            data["stakeholder"] = services.stakeholder_for_email(
+                workspace=ws,
+                email=email,
+                name=name or "",
+                segment=data.get("segment"),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            messages = [m for ms in exc.message_dict.values() for m in ms]
+            raise invalid("stakeholder_email", " ".join(messages)) from exc
     elif name:
         raise invalid("stakeholder_name", "A stakeholder name goes with stakeholder_email.")
     if "segment" in data and data["segment"] is None and data.get("stakeholder") and replace:

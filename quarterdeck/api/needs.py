@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Count
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import Problem, delete_with_activity, get_or_404, paginate
+from quarterdeck.api.base import Problem, delete_with_activity, get_or_404, paginate, writer_auth
 from quarterdeck.api.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -19,7 +19,7 @@ from quarterdeck.api.schemas import (
 from quarterdeck.insights import selectors, services
 from quarterdeck.insights.models import Importance, InsightLink, Need, NeedState
 
-router = Router(tags=["needs"])
+router = Router(tags=["needs"], auth=writer_auth)
 
 
 class NeedOut(Schema):

@@ -11,6 +11,7 @@ from quarterdeck.api.base import (
     get_or_404,
     paginate,
     require_manage,
+    writer_auth,
 )
 from quarterdeck.api.schemas import (
     READ_ERRORS,
@@ -25,10 +26,10 @@ from quarterdeck.squads.models import Squad
 from quarterdeck.strategy import selectors, services
 from quarterdeck.strategy.models import CheckIn, Direction, KeyResult, Objective
 
-router = Router(tags=["objectives"])
-key_results_router = Router(tags=["key results"])
+router = Router(tags=["objectives"], auth=writer_auth)
+key_results_router = Router(tags=["key results"], auth=writer_auth)
 
-QUARTER = r"^\d{4}-Q[1-4]$"
+QUARTER = r"^[1-9]\d{3}-Q[1-4]$"
 
 
 class KeyResultOut(Schema):

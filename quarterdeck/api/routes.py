@@ -25,3 +25,8 @@ api.add_router("/features", delivery.router)  # /features/{id}/evaluations, /qa-
 from quarterdeck.api import scoring  # noqa: E402
 
 api.add_router("", scoring.router)  # /features/{id}/score, /scoring
+
+from quarterdeck.api import rituals  # noqa: E402
+
+api.add_router("/meetings", rituals.meetings_router)
+api.add_router("/newsletters", rituals.newsletters_router)

@@ -5,12 +5,18 @@ import datetime as dt
 from django.db import transaction
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import delete_with_activity, get_or_404, paginate, require_manage
+from quarterdeck.api.base import (
+    delete_with_activity,
+    get_or_404,
+    paginate,
+    require_manage,
+    writer_auth,
+)
 from quarterdeck.api.schemas import READ_ERRORS, WRITE_ERRORS, In, conflict, list_params, member
 from quarterdeck.squads import selectors, services
 from quarterdeck.squads.models import Squad, SquadRole
 
-router = Router(tags=["squads"])
+router = Router(tags=["squads"], auth=writer_auth)
 
 
 class MemberOut(Schema):

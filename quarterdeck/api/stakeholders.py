@@ -4,13 +4,13 @@ import datetime as dt
 
 from ninja import Field, Router, Schema
 
-from quarterdeck.api.base import delete_with_activity, get_or_404, paginate
+from quarterdeck.api.base import delete_with_activity, get_or_404, paginate, writer_auth
 from quarterdeck.api.schemas import READ_ERRORS, WRITE_ERRORS, In, conflict, list_params, rescore
 from quarterdeck.backlog.models import Feature
 from quarterdeck.insights import selectors, services
 from quarterdeck.insights.models import Stakeholder
 
-router = Router(tags=["stakeholders"])
+router = Router(tags=["stakeholders"], auth=writer_auth)
 
 
 class StakeholderOut(Schema):

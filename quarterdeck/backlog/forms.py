@@ -33,7 +33,9 @@ class RecordForm(forms.Form):
 
 class FeatureForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
     squad = forms.ModelChoiceField(label=_("Squad"), queryset=None, required=False)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
     parent = forms.ModelChoiceField(
@@ -46,13 +48,13 @@ class FeatureForm(forms.Form):
         label=_("Needs it answers"),
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.CheckboxSelectMultiple,
     )
     key_results = forms.ModelMultipleChoiceField(
         label=_("Key results it aims at"),
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=forms.CheckboxSelectMultiple,
     )
     expected_outcomes = forms.CharField(
         label=_("Expected outcomes"),

@@ -330,12 +330,21 @@ def board_columns(workspace, *, squad=None, per_column: int = 50) -> list[dict]:
     counts_by_id = insight_counts([c.pk for c in all_cards])
     for card in all_cards:
         card.insight_count = counts_by_id.get(card.pk, 0)
+        card.next_status = _next_status(card.status)
     return columns
+
+
+def _next_status(status: str) -> str:
+    from quarterdeck.backlog.status import allowed_targets
+
+    targets = allowed_targets(status)
+    return targets[0].value if targets else ""
 
 
 def card(workspace, pk) -> Feature:
     feature = Feature.objects.filter(workspace=workspace).select_related("squad").get(pk=pk)
     feature.insight_count = insight_counts([feature.pk]).get(feature.pk, 0)
+    feature.next_status = _next_status(feature.status)
     return feature
 
 

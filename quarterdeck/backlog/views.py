@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -46,7 +47,7 @@ TAB_KEYS = [key for key, _label in TABS]
 
 
 def _vary(response):
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
@@ -154,6 +155,9 @@ def board_move(request, pk):
             feature=feature, to=to, by=request.user, reason=request.POST.get("reason", "")
         )
     except services.TransitionRefused as refused:
+        if not request.htmx:
+            messages.error(request, f"{feature.title}: {refused}")
+            return redirect(reverse("backlog:board", kwargs={"ws": request.workspace.slug}))
         card = selectors.card(request.workspace, pk)
         context = {"card": card, "refusal": str(refused), "flow": selectors.STATUS_ORDER}
         return render(request, "backlog/board.html#card", context)
@@ -335,6 +339,8 @@ def transition(request, pk):
     feature = selectors.feature_detail(request.workspace, pk)
     if request.htmx:
         context = _feature_context(request, feature, "overview", refusal=refusal, refused_to=to)
+        if not refusal:
+            context["moved"] = _("Moved to %(s)s.") % {"s": feature.get_status_display()}
         return render(request, "backlog/feature.html#head", context)
     if refusal:
         context = _feature_context(request, feature, "overview", refusal=refusal, refused_to=to)

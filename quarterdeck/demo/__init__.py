@@ -46,6 +46,8 @@ PARTS = [
     "quarterdeck.demo.feedback",
     "quarterdeck.demo.backlog",
     "quarterdeck.demo.delivery",
+    "quarterdeck.demo.scores",
+    "quarterdeck.demo.rituals",
 ]
 
 

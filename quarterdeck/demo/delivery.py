@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from quarterdeck.backlog import services
-from quarterdeck.backlog.models import Status
+from quarterdeck.backlog.models import Status, UxTest
 from quarterdeck.backlog.status import FLOW
 
 SQUAD_ENGINEERS = {"learning": "contributor", "careers": "kofi", "platform": "olga"}
@@ -58,7 +58,8 @@ def _rank(status: str) -> int:
 
 def _outcomes(text: str) -> list[str]:
     parts = re.split(r"[;\n]|\.\s+", text or "")
-    return [p.strip().rstrip(".")[:300] for p in parts if p.strip()]
+    outcomes = [p.strip().rstrip(".")[:300] for p in parts if p.strip()]
+    return [o[0].upper() + o[1:] for o in outcomes]
 
 
 def _days_ago(ctx, when) -> int:
@@ -109,7 +110,7 @@ def _records(ctx, key: str, feature) -> None:
             "iterate" if key in ("mobile", "careers", "calendar", "booking") else "proceed"
         )
         with at(12 if not in_design else 2):
-            services.ux_test_create(
+            test = services.ux_test_create(
                 feature=feature,
                 by=pm,
                 prototype_url=f"https://prototypes.lumen.example/{key}/v1",
@@ -121,9 +122,12 @@ def _records(ctx, key: str, feature) -> None:
                     else "Three of four participants missed the entry point; the flow needs a "
                     "simpler first step."
                 ),
-                verdict=first_verdict if not in_design else "pending",
+                verdict="proceed" if first_verdict == "proceed" and not in_design else "pending",
                 tested_on=ctx.day(last_move + (12 if not in_design else 2)),
             )
+            if first_verdict == "iterate" and not in_design:
+                # History: that iteration already happened, before the feature's later moves.
+                UxTest.objects.filter(pk=test.pk).update(verdict="iterate")
         if first_verdict == "iterate" and not in_design:
             with at(8):
                 services.ux_test_create(
@@ -141,7 +145,7 @@ def _records(ctx, key: str, feature) -> None:
         outcomes = _outcomes(feature.expected_outcomes) or [f"{feature.title} works end to end"]
         for i, outcome in enumerate(outcomes):
             if status == Status.IN_QA:
-                result = "fail" if i == 0 and len(outcomes) > 1 else "pending" if i else "pass"
+                result = "pass" if i == 0 and len(outcomes) > 1 else "fail" if i == 1 else "pending"
             else:
                 result = "pass"
             notes = {
@@ -207,7 +211,7 @@ def _records(ctx, key: str, feature) -> None:
                     channel=channel,
                     message=message,
                     send_on=ctx.day(last_move) + dt.timedelta(days=2 + 5 * i),
-                    sent=sent,
+                    sent=sent or (status == Status.ROLLING_OUT and i == 0),
                 )
 
     # Onboarding: written while rolling out.

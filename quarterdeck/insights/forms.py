@@ -19,6 +19,7 @@ class WorkspaceForm(forms.Form):
     """A form whose choices come from one workspace."""
 
     def __init__(self, *args, workspace, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         if "segment" in self.fields:

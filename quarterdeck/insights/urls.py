@@ -4,13 +4,14 @@ from quarterdeck.insights import views
 
 app_name = "insights"
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
-    path("new/", views.insight_new, name="insight_new"),
-    path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/edit/", views.insight_edit, name="insight_edit"),
-    path("<int:pk>/link/", views.link, name="link"),
-    path("<int:pk>/archive/", views.archive, name="archive"),
-    path("<int:pk>/unarchive/", views.unarchive, name="unarchive"),
+    path("", views.to_inbox),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/new/", views.insight_new, name="insight_new"),
+    path("inbox/<int:pk>/", views.detail, name="detail"),
+    path("inbox/<int:pk>/edit/", views.insight_edit, name="insight_edit"),
+    path("inbox/<int:pk>/link/", views.link, name="link"),
+    path("inbox/<int:pk>/archive/", views.archive, name="archive"),
+    path("inbox/<int:pk>/unarchive/", views.unarchive, name="unarchive"),
     path("links/<int:pk>/unlink/", views.unlink, name="unlink"),
     path("needs/", views.needs, name="needs"),
     path("needs/new/", views.need_new, name="need_new"),

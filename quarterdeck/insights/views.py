@@ -77,6 +77,27 @@ def _toast(response: HttpResponse, message: str, *, undo: str | None = None, lev
     return response
 
 
+def _text_pieces(text: str, highlights) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_quoted) so that the quoted passages can be marked."""
+    spans = []
+    for quote in {h for h in highlights if h}:
+        start = text.find(quote)
+        if start >= 0:
+            spans.append((start, start + len(quote)))
+    pieces, at = [], 0
+    for start, end in sorted(spans):
+        start = max(start, at)
+        if start >= end:
+            continue
+        if start > at:
+            pieces.append((text[at:start], False))
+        pieces.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
+
+
 # ---------------------------------------------------------------------------------------- inbox
 
 
@@ -131,6 +152,9 @@ def _inbox_context(request, params: QueryDict) -> dict:
         selected = items[0]
     if selected is not None:
         selectors.prefetch_insight_links([selected])
+        selected.pieces = _text_pieces(
+            selected.text, [link.highlight for link in selected.links.all()]
+        )
 
     position = next((n for n, i in enumerate(items) if selected and i.pk == selected.pk), None)
     following = preceding = None
@@ -212,6 +236,11 @@ def _redirect_to_inbox(request, return_query: str, select_id: int | None):
     if select_id:
         params["selected"] = str(select_id)
     return redirect(_inbox_url(request, params))
+
+
+@login_required
+def to_inbox(request):
+    return redirect("insights:inbox", ws=request.workspace.slug)
 
 
 @login_required
@@ -390,6 +419,7 @@ def detail(request, pk):
     workspace = request.workspace
     insight = get_for(request, Insight.objects.all(), pk)
     insight = selectors.insight_detail(workspace, insight.pk)
+    insight.pieces = _text_pieces(insight.text, [link.highlight for link in insight.links.all()])
     edit_form = None
     if request.membership.can_write:
         edit_form = InsightEditForm(
@@ -425,6 +455,7 @@ def insight_edit(request, pk):
             messages.success(request, _("Insight saved."))
             return redirect(insight.get_absolute_url())
     insight = selectors.insight_detail(workspace, insight.pk)
+    insight.pieces = _text_pieces(insight.text, [link.highlight for link in insight.links.all()])
     return render(
         request,
         "insights/detail.html",
@@ -606,6 +637,7 @@ def stakeholders(request):
     q = request.GET.get("q", "").strip()
     segment = request.GET.get("segment", "").strip()
     page = paginate(request, selectors.stakeholders_list(workspace, q=q, segment=segment))
+    page.object_list = selectors.with_insight_counts(list(page.object_list))
     return render(
         request,
         "insights/stakeholders.html",
@@ -630,4 +662,3 @@ def stakeholder(request, pk):
             "inbox_url": reverse("insights:inbox", kwargs={"ws": workspace.slug}),
         },
     )
-

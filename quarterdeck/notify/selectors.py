@@ -192,7 +192,7 @@ def frequencies(workspace, *, user_ids=(), stakeholder_ids=()) -> dict[tuple[str
 
 def inbox(user, workspace, *, unread_only: bool = False) -> QuerySet[Notification]:
     qs = Notification.objects.for_user(user, workspace).select_related(
-        "feature", "event", "event__actor"
+        "feature__workspace", "event__actor"
     )
     return qs.unread() if unread_only else qs
 
@@ -204,7 +204,7 @@ def unread_count(user, workspace) -> int:
 
 
 def webhooks(workspace) -> QuerySet[Webhook]:
-    return Webhook.objects.filter(workspace=workspace).select_related("created_by")
+    return Webhook.objects.filter(workspace=workspace).select_related("created_by", "workspace")
 
 
 def webhook_deliveries(webhook: Webhook) -> QuerySet[Delivery]:

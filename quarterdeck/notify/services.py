@@ -138,10 +138,16 @@ def subscription_set(
         sub.save(update_fields=["following", "changed_by", "updated_at"])
     elif not created:
         return sub
+    if user is not None and getattr(by, "pk", None) == user.pk:
+        return sub  # following for oneself is a personal preference, like read marks
+    if following:
+        verb = "followed"
+    else:
+        verb = "unfollowed" if _actor(by) else "unsubscribed"
     activity.record(
         workspace=target.workspace,
         actor=by,
-        verb="followed" if following else "unfollowed",
+        verb=verb,
         target=target,
         message=str(user or stakeholder),
     )

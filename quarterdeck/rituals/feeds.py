@@ -51,9 +51,10 @@ def calendar_ics(workspace, items: dict, *, name: str) -> bytes:
         event.add("dtstart", stage.starts_on)
         event.add("dtend", stage.starts_on + dt.timedelta(days=1))
         event.add("transp", "TRANSPARENT")
-        event.add("description", _("Stage %(n)d, %(s)s") % {
-            "n": stage.order, "s": stage.get_state_display().lower()
-        })
+        event.add(
+            "description",
+            _("Stage %(n)d, %(s)s") % {"n": stage.order, "s": stage.get_state_display().lower()},
+        )
         event.add("categories", ["rollout"])
         cal.add_component(event)
     for meeting in items["meetings"]:
@@ -69,9 +70,27 @@ def calendar_ics(workspace, items: dict, *, name: str) -> bytes:
     return cal.to_ical()
 
 
+class NewsletterFeed(Atom1Feed):
+    """Atom 1.0 with each issue's full HTML in <content>, the summary being its first lines."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        if item.get("content"):
+            handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+def _summary(markdown: str) -> str:
+    lines = [
+        line.strip()
+        for line in (markdown or "").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return lines[0][:300] if lines else ""
+
+
 def newsletter_atom(workspace, issues, *, feed_url: str, link: str) -> str:
     """Atom XML of the published issues, newest first, each with its full HTML."""
-    feed = Atom1Feed(
+    feed = NewsletterFeed(
         title=_("%(name)s product newsletter") % {"name": workspace.name},
         link=link,
         description=_("Monthly product news of %(name)s.") % {"name": workspace.name},
@@ -84,7 +103,8 @@ def newsletter_atom(workspace, issues, *, feed_url: str, link: str) -> str:
         feed.add_item(
             title=issue.title,
             link=url,
-            description=str(newsletter_lib.markdown_to_html(issue.body_markdown)),
+            description=_summary(issue.body_markdown),
+            content=str(newsletter_lib.markdown_to_html(issue.body_markdown)),
             unique_id=url,
             pubdate=issue.published_at,
             updateddate=issue.updated_at,

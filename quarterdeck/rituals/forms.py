@@ -70,9 +70,7 @@ class MeetingForm(forms.Form):
         )
         if not self.is_bound:
             now = timezone.localtime()
-            self.initial.setdefault(
-                "scheduled_at", now.replace(minute=0, second=0, microsecond=0)
-            )
+            self.initial.setdefault("scheduled_at", now.replace(minute=0, second=0, microsecond=0))
 
 
 class NotesForm(forms.Form):
@@ -151,9 +149,7 @@ class ShareForm(forms.Form):
     squad = forms.ModelChoiceField(
         label=_("Squad"), queryset=Squad.objects.none(), required=False, empty_label=_("All")
     )
-    label = forms.CharField(
-        label=_("Who is it for?"), max_length=150, required=False
-    )
+    label = forms.CharField(label=_("Who is it for?"), max_length=150, required=False)
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,7 +24,7 @@ became `measured` in the month, or strategy recorded a `FeatureMeasurement` of i
 each key result it aims at, with the value before shipping, the value after, and the target.
 Measured values come from strategy's `FeatureMeasurement` when one exists; otherwise from the key
 result's check-ins: *before* is the last check-in on or before the ship day, *after* the last
-check-in after it and no later than the end of the month (or today, for the current month).
+check-in after it up to the day the draft is generated (the latest value known).
 Features without a key result are left out of Results.
 
 **Next iterations** — open slices (children) of the features shipped or measured in the month;
@@ -178,6 +178,12 @@ class Issue:
 
 
 # --- membership ------------------------------------------------------------------------------
+
+
+def _lower_first(label) -> str:
+    """ "In QA" → "in QA" (inside a sentence)."""
+    label = str(label)
+    return label[:1].lower() + label[1:]
 
 
 def _ranked(features) -> list[Feature]:
@@ -339,7 +345,7 @@ def generate(workspace, month: dt.date, *, now: dt.datetime | None = None) -> Is
     month = month.replace(day=1)
     start, end = month_bounds(month)
     today = timezone.localdate(now)
-    cutoff = min(today, (end - dt.timedelta(days=1)).date())
+    cutoff = today
 
     shipped_on = shipped_in(workspace, month)
     shipped = _ranked(_features(workspace).filter(pk__in=list(shipped_on)))
@@ -380,7 +386,7 @@ def generate(workspace, month: dt.date, *, now: dt.datetime | None = None) -> Is
         add(
             child,
             _("next slice of “%(parent)s”, %(status)s")
-            % {"parent": child.parent.title, "status": child.get_status_display().lower()},
+            % {"parent": child.parent.title, "status": _lower_first(child.get_status_display())},
         )
     backs = _went_back(workspace, start, end)
     for feature in _ranked(_features(workspace).filter(pk__in=list(backs))):
@@ -388,7 +394,7 @@ def generate(workspace, month: dt.date, *, now: dt.datetime | None = None) -> Is
         add(
             feature,
             _("went back from %(old)s to %(new)s")
-            % {"old": Status(old).label.lower(), "new": Status(new).label.lower()},
+            % {"old": _lower_first(Status(old).label), "new": _lower_first(Status(new).label)},
         )
     ux = (
         UxTest.objects.filter(
@@ -450,7 +456,7 @@ def _feature_line(feature: Feature, extra: str = "") -> str:
 def _kr_line(line: KeyResultLine) -> str:
     metric = md_escape(line.metric)
     if line.before is None and line.after is None:
-        return "  - " + _("%(metric)s: no check-in around the ship day yet (target %(t)s)") % {
+        return "    - " + _("%(metric)s: no check-in around the ship day yet (target %(t)s)") % {
             "metric": metric,
             "t": fmt_number(line.target, line.unit),
         }
@@ -466,7 +472,7 @@ def _kr_line(line: KeyResultLine) -> str:
             text += " — " + _("target reached")
         else:
             text += " — " + _("%(p)d %% of the way from baseline") % {"p": round(progress * 100)}
-    return "  - " + text
+    return "    - " + text
 
 
 def render_markdown(issue: Issue) -> str:

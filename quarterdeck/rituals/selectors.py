@@ -80,8 +80,10 @@ def meeting_detail(workspace, pk) -> Meeting:
 
 
 def decisions_for_api(meeting: Meeting) -> QuerySet[Decision]:
-    return meeting.decisions.select_related("by").prefetch_related("features").order_by(
-        "created_at", "id"
+    return (
+        meeting.decisions.select_related("by")
+        .prefetch_related("features")
+        .order_by("created_at", "id")
     )
 
 
@@ -103,9 +105,12 @@ def meeting_feature_choices(meeting: Meeting) -> QuerySet[Feature]:
 
 def agenda_feature_ids(agenda: dict) -> list[int]:
     ids = []
-    for key in ("candidates", "decisions_needed", "to_evaluate", "showing"):
+    for key in ("decisions_needed", "candidates", "to_evaluate", "showing"):
         ids += [row["id"] for row in agenda.get(key, [])]
-    return ids
+    for theme in agenda.get("themes", []):
+        ids += [row["id"] for row in theme.get("features", [])]
+    ids += [row["feature_id"] for row in agenda.get("release_plan", [])]
+    return list(dict.fromkeys(ids))
 
 
 def squad_engineers(meeting: Meeting):
@@ -175,9 +180,7 @@ def roadmap(workspace, *, squad=None) -> list[RoadmapRow]:
         out.append(no_squad)
     for row in out:
         for key in row.columns:
-            row.columns[key].sort(
-                key=lambda f: (f.score is None, -(f.score or 0), f.title.lower())
-            )
+            row.columns[key].sort(key=lambda f: (f.score is None, -(f.score or 0), f.title.lower()))
     return out
 
 
@@ -352,7 +355,9 @@ def calendar_items(workspace, *, squad=None, today: dt.date | None = None) -> di
 
 
 def newsletters(workspace) -> QuerySet[Newsletter]:
-    return Newsletter.objects.filter(workspace=workspace).select_related("workspace", "published_by")
+    return Newsletter.objects.filter(workspace=workspace).select_related(
+        "workspace", "published_by"
+    )
 
 
 def published_newsletters(workspace) -> QuerySet[Newsletter]:

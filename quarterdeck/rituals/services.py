@@ -229,6 +229,9 @@ def decision_record(
     if move_to:
         decided = _("Decided in “%(m)s”: %(t)s") % {"m": meeting.title, "t": text}
         move_reason = (reason or "").strip() or decided
+        if move_to == Status.DECLINED:
+            # the requesters are told this reason: it must be written on purpose
+            move_reason = (reason or "").strip()
         for feature in features:
             if feature.status == move_to:
                 continue
@@ -454,6 +457,7 @@ def newsletter_draft(
 def newsletter_update(
     *, newsletter: Newsletter, by=None, body_markdown: str | None = None, title: str | None = None
 ) -> Newsletter:
+    newsletter = Newsletter.objects.select_for_update().get(pk=newsletter.pk)
     if newsletter.is_published:
         raise ValidationError({"body_markdown": _("A published issue cannot be edited.")})
     errors = {}
@@ -519,16 +523,38 @@ def newsletter_recipients(workspace) -> list[dict]:
 
 
 @transaction.atomic
-def newsletter_publish(*, newsletter: Newsletter, by=None, send: bool = True) -> Newsletter:
-    """Publish: the issue joins the archive and the feed, and is emailed to every subscriber."""
+def newsletter_publish(
+    *,
+    newsletter: Newsletter,
+    by=None,
+    send: bool = True,
+    record_only: bool = False,
+    title: str | None = None,
+    body_markdown: str | None = None,
+) -> Newsletter:
+    """Publish: the issue joins the archive and the feed, and is emailed to every subscriber.
+
+    `send=False` publishes to the archive and feed only. `record_only=True` records every
+    subscriber as reached without emailing (an issue that went out by other means, e.g. the
+    demo's history).
+    """
     from quarterdeck.rituals import tasks
 
     newsletter = Newsletter.objects.select_for_update().get(pk=newsletter.pk)
     if newsletter.is_published:
         raise ValidationError({"state": _("This issue is already published.")})
+    if (title is not None and title.strip() != newsletter.title) or (
+        body_markdown is not None
+        and body_markdown.replace("\r\n", "\n") != newsletter.body_markdown
+    ):
+        # the text on screen is what gets published
+        newsletter = newsletter_update(
+            newsletter=newsletter, by=by, title=title, body_markdown=body_markdown
+        )
     if not newsletter.body_markdown.strip():
         raise ValidationError({"body_markdown": _("The issue is empty: write it first.")})
     recipients = newsletter_recipients(newsletter.workspace) if send else []
+    now = timezone.now()
     NewsletterDelivery.objects.bulk_create(
         [
             NewsletterDelivery(
@@ -536,13 +562,14 @@ def newsletter_publish(*, newsletter: Newsletter, by=None, send: bool = True) ->
                 email=p["email"],
                 user=p["user"],
                 stakeholder=p["stakeholder"],
+                sent_at=now if record_only else None,
             )
             for p in recipients
         ],
         ignore_conflicts=True,
     )
     newsletter.state = NewsletterState.PUBLISHED
-    newsletter.published_at = timezone.now()
+    newsletter.published_at = now
     newsletter.published_by = _user(by)
     newsletter.recipients_count = len(recipients)
     newsletter.save()
@@ -553,7 +580,7 @@ def newsletter_publish(*, newsletter: Newsletter, by=None, send: bool = True) ->
         target=newsletter,
         changes={"recipients": [None, len(recipients)]},
     )
-    if recipients:
+    if recipients and not record_only:
         _enqueue(tasks.send_newsletter, newsletter.pk)
     return newsletter
 

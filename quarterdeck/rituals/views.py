@@ -85,9 +85,7 @@ def meeting_new(request):
         else:
             messages.success(request, _("Meeting planned; its agenda is ready."))
             return redirect("rituals:meeting", pk=meeting.pk, **_ws(request))
-    return render(
-        request, "rituals/meeting_new.html", {"form": form, "title": _("Plan a meeting")}
-    )
+    return render(request, "rituals/meeting_new.html", {"form": form, "title": _("Plan a meeting")})
 
 
 def _meeting_context(request, meeting: Meeting, **extra) -> dict:
@@ -177,9 +175,7 @@ def meeting_minutes(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request, _("Minutes are on their way to %(n)d attendees.") % {"n": count}
-        )
+        messages.success(request, _("Minutes are on their way to %(n)d attendees.") % {"n": count})
     return redirect("rituals:meeting", pk=obj.pk, **_ws(request))
 
 
@@ -451,7 +447,12 @@ def newsletter_publish(request, pk):
     require_manage(request)
     issue = get_for(request, selectors.newsletters(request.workspace), pk)
     try:
-        issue = services.newsletter_publish(newsletter=issue, by=request.user)
+        issue = services.newsletter_publish(
+            newsletter=issue,
+            by=request.user,
+            title=request.POST.get("title"),
+            body_markdown=request.POST.get("body_markdown"),
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("rituals:newsletter", pk=issue.pk, **_ws(request))
@@ -584,4 +585,3 @@ def unsubscribe(request, token):
         "rituals/unsubscribe.html",
         {"optout": optout, "token": token, "title": _("Newsletter")},
     )
-

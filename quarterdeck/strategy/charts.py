@@ -106,8 +106,8 @@ def history_chart(
     unit: str,
     label: str,
     today: dt.date | None = None,
-    width: int = 720,
-    height: int = 260,
+    width: int = 960,
+    height: int = 300,
 ) -> SafeString:
     """A key result over its quarter: check-ins, the target line and the planned straight line."""
     days = [p.day for p in points]

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -117,6 +118,27 @@ def _key_results_at_risk(
     }
 
 
+def _raw_rows(queryset) -> list[tuple]:
+    """The rows of a values_list queryset straight from the driver, skipping Django's per-value
+    converters (the hot path: a few rows per feature)."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _timestamp(value) -> float:
+    """POSIX time of a stored datetime (SQLite hands back UTC text, PostgreSQL a datetime)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
 def load_inputs(
     workspace_id: int,
     *,
@@ -156,6 +178,8 @@ def load_inputs(
     if by_feature:
         links = links.filter(need_id__in={n for ns in needs_of.values() for n in ns})
     demand_of_need: dict[int, list[scoring.DemandItem]] = {}
+    now_ts = now.timestamp()
+    demand_item = scoring.DemandItem
     for (
         need_id,
         importance,
@@ -164,24 +188,27 @@ def load_inputs(
         stakeholder_weight,
         segment_weight,
         stakeholder_segment_weight,
-    ) in links.values_list(
-        "need_id",
-        "importance",
-        "insight__captured_at",
-        "insight__stakeholder_id",
-        "insight__stakeholder__weight",
-        "insight__segment__weight",
-        "insight__stakeholder__segment__weight",
+    ) in _raw_rows(
+        links.values_list(
+            "need_id",
+            "importance",
+            "insight__captured_at",
+            "insight__stakeholder_id",
+            "insight__stakeholder__weight",
+            "insight__segment__weight",
+            "insight__stakeholder__segment__weight",
+        )
     ):
         segment = segment_weight if segment_weight is not None else stakeholder_segment_weight
+        age = (now_ts - _timestamp(captured_at)) / 86400.0
         demand_of_need.setdefault(need_id, []).append(
-            scoring.DemandItem(
-                importance=importance,
-                segment_weight=1.0 if segment is None else segment,
-                stakeholder_weight=1.0 if stakeholder_weight is None else stakeholder_weight,
-                age_days=max((now - captured_at).total_seconds() / 86400.0, 0.0),
-                stakeholder_key=None if stakeholder_id is None else str(stakeholder_id),
-                need_key=str(need_id),
+            demand_item(
+                importance,
+                1.0 if segment is None else segment,
+                1.0 if stakeholder_weight is None else stakeholder_weight,
+                age if age > 0 else 0.0,
+                None if stakeholder_id is None else str(stakeholder_id),
+                str(need_id),
             )
         )
 
@@ -341,11 +368,12 @@ def _write_scores(rows: list[tuple[int, float | None, float]]) -> None:
                     [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
                 )
         return
-    Feature.objects.bulk_update(
-        [Feature(pk=pk, score=score, demand=demand) for pk, score, demand in rows],
-        ["score", "demand"],
-        batch_size=500,
-    )
+    table = connection.ops.quote_name(Feature._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET score = %s, demand = %s WHERE id = %s",  # noqa: S608
+            [(score, demand, pk) for pk, score, demand in rows],
+        )
 
 
 def _store_terms(workspace_id: int, terms: dict[int, dict], at: dt.datetime) -> None:
@@ -429,7 +457,7 @@ def _rank_change(ws_id, pk, old_rank, new_rank, old_score, new_score, old_terms,
     return RankChange(
         workspace_id=ws_id,
         feature_id=pk,
-        old_rank=old_rank,
+        old_rank=None if old_score is None else old_rank,
         new_rank=new_rank,
         old_score=old_score,
         new_score=new_score,
@@ -596,6 +624,10 @@ class MatrixData:
     value_split: float
     effort_split: float
     total: int
+
+    @property
+    def shown(self) -> int:
+        return len(self.points) + len(self.unplaced)
 
 
 def _median(values: list[float]) -> float:

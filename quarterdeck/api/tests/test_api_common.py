@@ -162,3 +162,10 @@ def test_docs_are_served_from_local_assets(db):
     external = re.findall(r"""(?:src|href)=["'](https?:)?//""", html)
     assert external == []
     assert "openapi.json" in html
+
+
+def test_ids_too_large_for_the_database_are_refused_cleanly(pm, acme):
+    huge = 2**70
+    assert_problem(pm.get(f"/features/{huge}"), 404)
+    assert_problem(pm.post("/features", {"title": "A", "needs": [huge]}), 400)
+    assert pm.get("/features", squad=huge).status_code in (200, 400)

@@ -59,6 +59,9 @@ def test_stakeholder_email_finds_or_creates_the_stakeholder(pm, acme):
     ).json()
     created = Stakeholder.objects.get(pk=body["stakeholder"])
     assert (created.workspace, created.email, created.name) == (acme, "new@school.org", "Neo")
+    response = pm.post("/insights", {"text": "C", "stakeholder_email": "not-an-email"})
+    assert_problem(response, 400, "stakeholder_email")
+    assert not Insight.objects.filter(text="C").exists()
 
 
 def test_posting_the_same_source_and_external_id_updates_the_insight(pm, acme):

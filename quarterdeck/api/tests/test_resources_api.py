@@ -4,7 +4,7 @@ import pytest
 
 from quarterdeck.api.tests.conftest import assert_problem
 from quarterdeck.core.models import Activity
-from quarterdeck.insights.models import InsightLink, Need, Stakeholder
+from quarterdeck.insights.models import InsightLink, Need, Segment, Stakeholder
 from quarterdeck.squads.models import Squad, SquadMember
 from quarterdeck.strategy.models import CheckIn, Driver, KeyResult, Objective
 from quarterdeck.testing.factories import (
@@ -234,6 +234,7 @@ def test_objective_bad_key_result_creates_nothing(pm, acme):
     )
     assert_problem(response, 400, "key_results.0.target")
     assert_problem(pm.post("/objectives", {"title": "O", "quarter": "Q4 2026"}), 400, "quarter")
+    assert_problem(pm.post("/objectives", {"title": "O", "quarter": "0000-Q1"}), 400, "quarter")
     assert not Objective.objects.exists()
 
 
@@ -328,3 +329,49 @@ def test_squad_list_shows_members(pm, acme, carl):
     assert row["members"] == [
         {"user": carl.pk, "email": "carl@example.com", "name": str(carl), "role": "frontend"}
     ]
+
+
+def _rich(path, ws):
+    """A row with the relations its list shows, so that a missing prefetch would show up."""
+    if path == "features":
+        from quarterdeck.testing.factories import FeatureDriverFactory, FeatureFactory
+
+        feature = FeatureFactory(workspace=ws)
+        FeatureDriverFactory(feature=feature)
+        feature.needs.add(NeedFactory(workspace=ws))
+        feature.key_results.add(KeyResultFactory(objective=ObjectiveFactory(workspace=ws)))
+        return feature
+    if path == "insights":
+        from quarterdeck.testing.factories import InsightLinkFactory
+
+        return InsightLinkFactory(need=NeedFactory(workspace=ws)).insight
+    if path == "needs":
+        need = NeedFactory(workspace=ws)
+        need.segments.add(*Segment.objects.filter(workspace=ws))
+        return need
+    if path == "squads":
+        squad = SquadFactory(workspace=ws)
+        SquadMemberFactory(squad=squad)
+        return squad
+    if path == "objectives":
+        kr = KeyResultFactory(objective=ObjectiveFactory(workspace=ws))
+        return kr.objective
+    return RESOURCES[path][1](ws)
+
+
+@pytest.mark.parametrize("path", [*RESOURCES, "features", "insights"])
+def test_list_queries_do_not_grow_with_rows(pm, acme, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):
+        _rich(path, acme)
+    pm.get(f"/{path}")  # token last-used stamp
+    with CaptureQueriesContext(connection) as few:
+        assert pm.get(f"/{path}").status_code == 200
+    for _ in range(4):
+        _rich(path, acme)
+    with CaptureQueriesContext(connection) as more:
+        response = pm.get(f"/{path}")
+    assert len(response.json()["results"]) == 6
+    assert len(more) == len(few), [q["sql"] for q in more]

@@ -28,11 +28,11 @@ def test_pm_quotes_a_passage_links_it_to_a_need_and_creates_a_feature(page, acme
     newest = InsightFactory(workspace=acme, text="Dark mode, please.")
 
     # Sign in on the way to the inbox.
-    page.goto("/w/acme/insights/")
+    page.goto("/w/acme/insights/inbox/")
     page.fill("input[name=username]", "paula@example.com")
     page.fill("input[name=password]", "password")
     page.click("button[type=submit]")
-    page.wait_for_url("**/w/acme/insights/**")
+    page.wait_for_url("**/w/acme/insights/inbox/**")
     assert page.locator("[data-item][aria-current='true']").get_attribute("data-item") == str(
         newest.pk
     )

@@ -128,7 +128,7 @@ def test_inbox_first_page_is_a_few_queries_however_many_insights(
     InsightFactory.create_batch(60, workspace=acme)
     InsightLinkFactory(need=need, insight=Insight.objects.filter(workspace=acme).first())
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         response = pm_client.get(url("inbox"))
 
     assert response.status_code == 200
@@ -423,9 +423,7 @@ def test_edit_insight(pm_client, acme, insight):
 def test_unlink_from_the_detail_page(pm_client, acme, need, insight, paula):
     link = services.insight_link(insight=insight, need=need, by=paula)
 
-    response = pm_client.post(
-        url("unlink", pk=link.pk), {"next": url("detail", pk=insight.pk)}
-    )
+    response = pm_client.post(url("unlink", pk=link.pk), {"next": url("detail", pk=insight.pk)})
 
     assert response.status_code == 302
     assert response["Location"] == url("detail", pk=insight.pk)
@@ -485,7 +483,9 @@ def test_new_need_form(pm_client, acme):
 def test_need_page_shows_quotes_demand_and_features(pm_client, acme, need, paula):
     nora = StakeholderFactory(workspace=acme, name="Nora Quinn")
     insight = InsightFactory(workspace=acme, stakeholder=nora, text="I lose ten minutes a day.")
-    services.insight_link(insight=insight, need=need, by=paula, highlight="ten minutes", importance=3)
+    services.insight_link(
+        insight=insight, need=need, by=paula, highlight="ten minutes", importance=3
+    )
     FeatureFactory(workspace=acme, title="Pinned projects", status="designing").needs.add(need)
 
     response = pm_client.get(url("need", pk=need.pk))
@@ -506,7 +506,7 @@ def test_need_page_is_a_few_queries_however_many_quotes(
         InsightLinkFactory(need=need, insight=InsightFactory(workspace=acme))
     FeatureFactory(workspace=acme).needs.add(need)
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(15):
         response = pm_client.get(url("need", pk=need.pk))
 
     assert response.status_code == 200
@@ -547,3 +547,15 @@ def test_stakeholders_list_and_page(pm_client, acme, need, paula):
     assert listing.context["page"].object_list[0].insight_count == 1
     assert b"Grades are late" in page.content
     assert b"Quicker access to my projects" in page.content
+
+
+def test_linked_quotes_are_marked_in_the_insight_text_and_stay_escaped(
+    pm_client, acme, need, paula
+):
+    insight = InsightFactory(workspace=acme, text="Before <b>bold</b> the quoted part, after.")
+    services.insight_link(insight=insight, need=need, by=paula, highlight="<b>bold</b> the quoted")
+
+    response = pm_client.get(url("inbox"), {"state": "triaged", "selected": insight.pk})
+
+    body = response.content.decode()
+    assert "Before <mark>&lt;b&gt;bold&lt;/b&gt; the quoted</mark> part, after." in body

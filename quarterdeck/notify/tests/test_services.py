@@ -267,3 +267,19 @@ def test_a_step_back_is_not_news(story, paula, move):
     move(story.feature, "shipped", paula)
     move(story.feature, "rolling_out", paula)
     assert list(Event.objects.values_list("kind", flat=True)) == ["shipped"]
+
+
+def test_commands_send_digests_and_sweep_due_deliveries(story, acme, paula, carl, move):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.preference_set(workspace=acme, user=carl, email_frequency=Frequency.DAILY, by=carl)
+    services.follow(target=story.feature, user=carl, by=carl)
+    move(story.feature, "shipped", paula)
+    out = StringIO()
+    call_command("send_digests", stdout=out)
+    assert "1 digest email(s) sent." in out.getvalue()
+    call_command("retry_due_deliveries", stdout=out)
+    assert "0 delivery attempt(s) made." in out.getvalue()
+    assert len(_emails_to(carl.email)) == 1

@@ -143,3 +143,22 @@ def test_unknown_events_are_refused(acme, alice):
             workspace=acme, url="https://example.com/h", events=["exploded"], by=alice
         )
     assert "exploded" in err.value.message_dict["events"][0]
+
+
+def test_with_a_queue_the_retry_is_enqueued_to_run_after_the_backoff(
+    hook, receiver, story, paula, move, settings, run_on_commit
+):
+    from django_tasks_db.models import DBTaskResult
+
+    receiver.statuses = [500]
+    move(story.feature, "shipped", paula)  # runs inline: first try fails
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+    delivery = Delivery.objects.get(webhook=hook)
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.PENDING, attempts=0)
+    receiver.statuses = [500]
+    with run_on_commit():
+        services.delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    queued = DBTaskResult.objects.get(task_path="quarterdeck.notify.tasks.send_delivery")
+    assert queued.args_kwargs["args"] == [delivery.pk]
+    assert queued.run_after == delivery.next_attempt_at

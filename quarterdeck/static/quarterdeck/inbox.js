@@ -74,6 +74,36 @@
   }
 
   // ---- the need search: arrows move through the results, Enter links to the chosen one
+  let searching = false;
+  let submitAfterSearch = false;
+  function searchOutdated(search) {
+    return searching || search.value !== (search.dataset.searched || "");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-need-search]")) {
+      searching = true;
+      elt.dataset.searched = elt.value;
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-need-search]") && !event.detail.successful) {
+      searching = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "need-results") return;
+    searching = false;
+    const search = $("[data-need-search]");
+    if (submitAfterSearch && search && !searchOutdated(search)) {
+      submitAfterSearch = false;
+      const form = search.form;
+      const chosen = results().some(function (r) { return r.checked; });
+      if (chosen) form.requestSubmit();
+      else if (search.value.trim()) form.requestSubmit($("[data-create-need]"));
+    }
+  });
   function results() { return $all("#need-results input[name=need]"); }
   function chooseResult(step) {
     const radios = results();
@@ -89,6 +119,11 @@
     if (!search) return;
     if (event.key === "ArrowDown") { chooseResult(1); event.preventDefault(); }
     else if (event.key === "ArrowUp") { chooseResult(-1); event.preventDefault(); }
+    else if (event.key === "Enter" && searchOutdated(search)) {
+      // The results are still catching up with what was typed: submit once they arrive.
+      event.preventDefault();
+      submitAfterSearch = true;
+    }
     else if (event.key === "Enter" && !results().some(function (r) { return r.checked; })) {
       // Nothing chosen: Enter creates the need that was typed.
       const create = $("[data-create-need]");
@@ -177,7 +212,7 @@
     if (dialog && !dialog.open) dialog.showModal();
   });
   document.addEventListener("keydown", function (event) {
-    if (!$("[data-inbox]")) return;
+    if (!$("[data-inbox]") && !$("[data-link-form]")) return;
     if (event.key === "Escape" && typing(event)) { event.target.blur(); return; }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
     if (document.querySelector("dialog[open]")) return;
