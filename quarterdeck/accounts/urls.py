@@ -16,5 +16,5 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("tokens/<slug:ws>/", views.tokens, name="tokens"),
+    path("tokens/<slug:slug>/", views.tokens, name="tokens"),
 ]

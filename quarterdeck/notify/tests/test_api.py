@@ -51,10 +51,11 @@ def test_follow_yourself_then_unfollow(pm_api, paula, story):
     assert not Subscription.objects.get(user=paula).following
 
 
-def test_read_only_tokens_cannot_change_followers(viewer_api, story):
+def test_a_viewer_may_follow_and_unfollow_for_themselves(viewer_api, victor, story):
     response = viewer_api.post(followers_url(story.feature), "{}", content_type="application/json")
-    assert response.status_code == 403
-    assert response["Content-Type"] == PROBLEM
+    assert response.status_code == 201 and response.json()["id"] == victor.pk
+    assert viewer_api.delete(followers_url(story.feature)).status_code == 204
+    assert not Subscription.objects.get(user=victor).following
 
 
 def test_pm_can_add_and_remove_a_stakeholder(pm_api, acme, story):
