@@ -218,6 +218,7 @@ def list_meetings(
     "", response={201: MeetingOut, **WRITE_ERRORS}, summary="Plan a meeting (agenda generated)"
 )
 def create_meeting(request, payload: MeetingCreate):
+    require_manage(request)
     data = payload.dict()
     meeting = services.meeting_create(
         workspace=request.workspace,
@@ -249,6 +250,7 @@ def get_meeting(request, id: int):  # noqa: A002
     "/{id}", response={200: MeetingOut, **WRITE_ERRORS}, summary="Update notes, time, attendees"
 )
 def patch_meeting(request, id: int, payload: MeetingUpdate):  # noqa: A002
+    require_manage(request)
     meeting = _get_meeting(request, id)
     data = payload.dict(exclude_unset=True)
     attendees = _attendees(
@@ -266,6 +268,7 @@ def patch_meeting(request, id: int, payload: MeetingUpdate):  # noqa: A002
     "/{id}/agenda", response={200: MeetingOut, **WRITE_ERRORS}, summary="Regenerate the agenda"
 )
 def regenerate_agenda(request, id: int):  # noqa: A002
+    require_manage(request)
     services.meeting_regenerate_agenda(meeting=_get_meeting(request, id), by=request.user)
     return _meeting(_get_meeting(request, id))
 
@@ -285,6 +288,7 @@ def list_decisions(request, id: int):  # noqa: A002
     summary="Record a decision (moves features through the status machine; 409 if refused)",
 )
 def create_decision(request, id: int, payload: DecisionIn):  # noqa: A002
+    require_manage(request)
     meeting = _get_meeting(request, id)
     features = many_in(
         Feature.objects.filter(workspace=request.workspace),
@@ -319,6 +323,7 @@ def create_decision(request, id: int, payload: DecisionIn):  # noqa: A002
     summary="Email the minutes to the attendees",
 )
 def send_minutes(request, id: int):  # noqa: A002
+    require_manage(request)
     count = services.meeting_send_minutes(meeting=_get_meeting(request, id), by=request.user)
     return 202, {"recipients": count}
 

@@ -7,6 +7,7 @@ NAV = [
     ("core:home", _("Home"), "home"),
     ("insights:inbox", _("Inbox"), "inbox"),
     ("insights:needs", _("Needs"), "needs"),
+    ("insights:stakeholders", _("Stakeholders"), "stakeholders"),
     ("linking:themes", _("Themes"), "themes"),
     ("backlog:list", _("Backlog"), "backlog"),
     ("backlog:board", _("Board"), "board"),
@@ -26,10 +27,10 @@ def nav_items(request):
             url = reverse(name, kwargs={"ws": request.workspace.slug})
         except NoReverseMatch:
             continue
-        items.append(
-            {"url": url, "label": label, "key": key, "active": request.path.startswith(url)}
-        )
-    # "Home" is a prefix of every page: only active on itself.
-    if items and items[0]["key"] == "home":
-        items[0]["active"] = request.path == items[0]["url"]
+        items.append({"url": url, "label": label, "key": key, "active": False})
+    # The entry whose URL is the longest prefix of the current path is the active one
+    # ("Board" under /features/board/ wins over "Backlog" at /features/).
+    matches = [item for item in items if request.path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items

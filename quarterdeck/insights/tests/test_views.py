@@ -506,7 +506,7 @@ def test_need_page_is_a_few_queries_however_many_quotes(
         InsightLinkFactory(need=need, insight=InsightFactory(workspace=acme))
     FeatureFactory(workspace=acme).needs.add(need)
 
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(18):
         response = pm_client.get(url("need", pk=need.pk))
 
     assert response.status_code == 200

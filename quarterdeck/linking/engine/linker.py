@@ -46,12 +46,15 @@ class LinkResult:
 
 @dataclass
 class LinkerConfig:
-    penalties: tuple[float, ...] = (3e-5, 1e-4, 3e-4)  # L2 penalty grid (mean log-loss + λ/2‖W‖²)
-    text_weights: tuple[float, ...] = (0.0, 0.7, 1.0)  # weight of the TF-IDF block (0 = vectors only)
+    # L2 penalty grid (mean log-loss + λ/2‖W‖²), strongest first: each fit warm-starts the next.
+    penalties: tuple[float, ...] = (1e-4, 3e-5, 1e-5)
+    # weight of the TF-IDF block next to the unit-norm embedding (0 = vectors only); each value
+    # added to this grid multiplies the cross-validation cost.
+    text_weights: tuple[float, ...] = (1.0,)
     folds: int = 3
     hidden_share: float = 0.2  # share of needs hidden in each fold to simulate "no match"
     target_false_no_match: float = 0.04
-    max_iter: int = 300
+    max_iter: int = 200
     seed: int = 0
 
 
@@ -123,7 +126,11 @@ def _fit_lr(
         return loss + 0.5 * penalty * reg, np.concatenate(parts).astype(np.float64)
 
     w0 = np.zeros(sum(sizes), dtype=np.float64)
-    if init is not None and init.Wd.shape == (d, C) and (v == 0 or (init.Wt is not None and init.Wt.shape == (v, C))):
+    if (
+        init is not None
+        and init.Wd.shape == (d, C)
+        and (v == 0 or (init.Wt is not None and init.Wt.shape == (v, C)))
+    ):
         w0[: sizes[0]] = init.Wd.ravel()
         if v:
             w0[sizes[0] : sizes[0] + sizes[1]] = init.Wt.ravel()
@@ -132,7 +139,9 @@ def _fit_lr(
         loss_grad, w0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-5}
     )
     Wd, Wt, b = unpack(result.x)
-    return _Model(Wd=Wd.copy(), Wt=None if Wt is None else Wt.copy(), b=b.copy(), text_weight=text_weight)
+    return _Model(
+        Wd=Wd.copy(), Wt=None if Wt is None else Wt.copy(), b=b.copy(), text_weight=text_weight
+    )
 
 
 def _proba(model: _Model, X: np.ndarray, T: sparse.csr_matrix | None) -> np.ndarray:
@@ -159,7 +168,9 @@ def _nearest_sim(Q: np.ndarray, M: np.ndarray, chunk: int = 4096) -> np.ndarray:
     return out
 
 
-def _match_features(P: np.ndarray, X: np.ndarray, train_X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+def _match_features(
+    P: np.ndarray, X: np.ndarray, train_X: np.ndarray, centroids: np.ndarray
+) -> np.ndarray:
     """Scores that describe how well the best need fits (one row per query)."""
     if P.shape[1] == 1:
         top1, top2 = P[:, 0], np.zeros(len(P), dtype=np.float32)
@@ -188,7 +199,10 @@ def _fit_calibrator(F: np.ndarray, is_unknown: np.ndarray, target: float):
     def loss_grad(beta):
         s = Zb @ beta
         p = 1.0 / (1.0 + np.exp(-s))
-        loss = -(w * (t * np.log(p + 1e-12) + (1 - t) * np.log(1 - p + 1e-12))).sum() + 1e-3 * beta[:-1] @ beta[:-1]
+        loss = (
+            -(w * (t * np.log(p + 1e-12) + (1 - t) * np.log(1 - p + 1e-12))).sum()
+            + 1e-3 * beta[:-1] @ beta[:-1]
+        )
         g = Zb.T @ (w * (p - t))
         g[:-1] += 2e-3 * beta[:-1]
         return loss, g
@@ -217,7 +231,7 @@ class Linker:
 
     # -- fitting ----------------------------------------------------------------
     def fit(self, X: np.ndarray, labels: Sequence, texts: Sequence[str] | None = None) -> Linker:
-        """Fit on training rows: choose hyper-parameters by CV, calibrate "no match", refit on all."""
+        """Choose hyper-parameters by CV, calibrate "no match", then refit on all the rows."""
         started = time.perf_counter()
         X = np.ascontiguousarray(X, dtype=np.float32)
         if len(X) != len(labels) or (texts is not None and len(texts) != len(labels)):
@@ -231,15 +245,22 @@ class Linker:
         text_weights = cfg.text_weights if texts is not None else (0.0,)
         grid = [(p, tw) for tw in text_weights for p in cfg.penalties]
         scores, features, unknown = self._cross_validate(X, y, texts, grid)
-        best = max(range(len(grid)), key=lambda i: (scores[i], -grid[i][0]))
+        best = max(
+            range(len(grid)), key=lambda i: (scores[i], grid[i][0])
+        )  # ties: stronger penalty
         self.penalty, text_weight = grid[best]
         if features[best] is not None and unknown[best].any() and (~unknown[best]).any():
-            self.calibration = _fit_calibrator(features[best], unknown[best], cfg.target_false_no_match)
+            self.calibration = _fit_calibrator(
+                features[best], unknown[best], cfg.target_false_no_match
+            )
         else:
             self.calibration = None
         self._refit(X, y, texts, text_weight, init=None)
         self.report = {
-            "cv_top1": {f"penalty={p:g},text_weight={tw:g}": round(s, 4) for (p, tw), s in zip(grid, scores, strict=True)},
+            "cv_top1": {
+                f"penalty={p:g},text_weight={tw:g}": round(s, 4)
+                for (p, tw), s in zip(grid, scores, strict=True)
+            },
             "penalty": self.penalty,
             "text_weight": text_weight,
             "fit_seconds": round(time.perf_counter() - started, 2),
@@ -253,12 +274,14 @@ class Linker:
             T = self.vectorizer.transform(texts)
         else:
             self.vectorizer, T = None, None
-        self.model = _fit_lr(X, T, y, len(self.classes), self.penalty, text_weight, self.config.max_iter, init=init)
+        self.model = _fit_lr(
+            X, T, y, len(self.classes), self.penalty, text_weight, self.config.max_iter, init=init
+        )
         self.train_X = X.astype(np.float16)
         self.train_y = y
 
     def _cross_validate(self, X, y, texts, grid):
-        """Top-1 per grid point on known-need rows, and the no-match scores of every held-out row."""
+        """Top-1 per grid point on known-need rows, and no-match scores of the held-out rows."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
         n, C = len(y), len(self.classes)
@@ -312,7 +335,9 @@ class Linker:
         unknown = [np.concatenate(u) if u else None for u in unk]
         return scores, features, unknown
 
-    def partial_fit(self, X_new: np.ndarray, labels_new: Sequence, texts_new: Sequence[str] | None = None) -> Linker:
+    def partial_fit(
+        self, X_new: np.ndarray, labels_new: Sequence, texts_new: Sequence[str] | None = None
+    ) -> Linker:
         """Add newly linked examples (new needs allowed) and refit, warm-started, keeping the
         chosen hyper-parameters, text vocabulary and no-match calibration. Cheap: no CV."""
         if self.model is None:
@@ -323,10 +348,16 @@ class Linker:
         if len(new_classes):
             classes = np.concatenate([self.classes, new_classes.astype(self.classes.dtype)])
             extra = len(new_classes)
-            self.model.Wd = np.hstack([self.model.Wd, np.zeros((self.model.Wd.shape[0], extra), np.float32)])
+            self.model.Wd = np.hstack(
+                [self.model.Wd, np.zeros((self.model.Wd.shape[0], extra), np.float32)]
+            )
             if self.model.Wt is not None:
-                self.model.Wt = np.hstack([self.model.Wt, np.zeros((self.model.Wt.shape[0], extra), np.float32)])
-            self.model.b = np.concatenate([self.model.b, np.full(extra, self.model.b.min(), np.float32)])
+                self.model.Wt = np.hstack(
+                    [self.model.Wt, np.zeros((self.model.Wt.shape[0], extra), np.float32)]
+                )
+            self.model.b = np.concatenate(
+                [self.model.b, np.full(extra, self.model.b.min(), np.float32)]
+            )
             self.classes = classes
         lookup = {c: i for i, c in enumerate(self.classes.tolist())}
         y_new = np.array([lookup[c] for c in labels_new.tolist()], dtype=np.int64)
@@ -353,7 +384,9 @@ class Linker:
             T = self.vectorizer.transform(texts)
         return _proba(self.model, X, T)
 
-    def link(self, X: np.ndarray, texts: Sequence[str] | None = None, k: int = 3) -> list[LinkResult]:
+    def link(
+        self, X: np.ndarray, texts: Sequence[str] | None = None, k: int = 3
+    ) -> list[LinkResult]:
         """Top-k suggestions per row, and whether the row fits no existing need."""
         X = np.asarray(X, dtype=np.float32)
         if len(X) == 0:
@@ -369,7 +402,9 @@ class Linker:
             results.append(LinkResult(suggestions, bool(scores[i] >= threshold), float(scores[i])))
         return results
 
-    def suggest(self, X: np.ndarray, texts: Sequence[str] | None = None, k: int = 3) -> list[list[Suggestion]]:
+    def suggest(
+        self, X: np.ndarray, texts: Sequence[str] | None = None, k: int = 3
+    ) -> list[list[Suggestion]]:
         return [r.suggestions for r in self.link(X, texts, k)]
 
     def no_match(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
@@ -398,7 +433,14 @@ class Linker:
             "train_X": self.train_X,
             "train_y": self.train_y,
             "config_floats": np.array(
-                [*cfg.penalties, np.nan, *cfg.text_weights, np.nan, cfg.hidden_share, cfg.target_false_no_match]
+                [
+                    *cfg.penalties,
+                    np.nan,
+                    *cfg.text_weights,
+                    np.nan,
+                    cfg.hidden_share,
+                    cfg.target_false_no_match,
+                ]
             ),
             "config_ints": np.array([cfg.folds, cfg.max_iter, cfg.seed]),
         }
@@ -412,7 +454,14 @@ class Linker:
             arrays["n_train_texts"] = np.array([len(self.train_texts)])
         if self.calibration is not None:
             mean, std, beta, threshold = self.calibration
-            arrays.update({"cal_mean": mean, "cal_std": std, "cal_beta": beta, "cal_threshold": np.array([threshold])})
+            arrays.update(
+                {
+                    "cal_mean": mean,
+                    "cal_std": std,
+                    "cal_beta": beta,
+                    "cal_threshold": np.array([threshold]),
+                }
+            )
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         return buffer.getvalue()
@@ -441,18 +490,25 @@ class Linker:
         linker.model = _Model(Wd=a["Wd"], Wt=a.get("Wt"), b=a["b"], text_weight=text_weight)
         linker.train_X, linker.train_y = a["train_X"], a["train_y"]
         if "vec_idf" in a:
-            linker.vectorizer = TextVectorizer.from_arrays({k[4:]: v for k, v in a.items() if k.startswith("vec_")})
+            linker.vectorizer = TextVectorizer.from_arrays(
+                {k[4:]: v for k, v in a.items() if k.startswith("vec_")}
+            )
         if "train_texts" in a:
             blob = a["train_texts"].tobytes().decode("utf-8")
             n = int(a["n_train_texts"][0])
             linker.train_texts = blob.split("\x00") if n else []
         if "cal_beta" in a:
-            linker.calibration = (a["cal_mean"], a["cal_std"], a["cal_beta"], float(a["cal_threshold"][0]))
+            linker.calibration = (
+                a["cal_mean"],
+                a["cal_std"],
+                a["cal_beta"],
+                float(a["cal_threshold"][0]),
+            )
         return linker
 
 
 def _stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold number per row; each label's rows spread over the folds (labels with one row: fold 0…)."""
+    """Fold number per row; each label's rows are spread over the folds."""
     folds = np.zeros(len(y), dtype=np.int64)
     offset = 0
     for label in np.unique(y):

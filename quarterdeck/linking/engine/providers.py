@@ -233,7 +233,8 @@ class HttpProvider:
             ) from exc
         if len(vectors) != len(batch):
             raise ProviderError(
-                f"embeddings endpoint {self.url} returned {len(vectors)} vectors for {len(batch)} texts"
+                f"embeddings endpoint {self.url} returned {len(vectors)} vectors "
+                f"for {len(batch)} texts"
             )
         return vectors
 
