@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from quarterdeck.api.base import api_not_found
 from quarterdeck.api.routes import api
 from quarterdeck.core import views as core_views
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("quarterdeck.accounts.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/", api_not_found),
     path(ws, include("quarterdeck.core.urls")),
     path(ws + "insights/", include("quarterdeck.insights.urls")),
     path(ws + "import/", include("quarterdeck.insights.import_urls")),

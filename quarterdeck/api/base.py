@@ -325,3 +325,10 @@ def delete_with_activity(*, obj, workspace, by, after=None) -> None:
         if after is not None:
             # A failing follow-up (rescoring) is logged; it must not undo the answer.
             transaction.on_commit(after, robust=True)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/v1/: a problem+json 404 rather than an HTML page."""
+    return problem_response(
+        404, "Not found", f"No API endpoint at {request.path}. See /api/v1/docs for the endpoints."
+    )

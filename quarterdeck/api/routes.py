@@ -30,3 +30,8 @@ from quarterdeck.api import rituals  # noqa: E402
 
 api.add_router("/meetings", rituals.meetings_router)
 api.add_router("/newsletters", rituals.newsletters_router)
+
+from quarterdeck.api import linking, search  # noqa: E402
+
+api.add_router("/search", search.router)  # GET /search?q=&types=&limit=
+api.add_router("", linking.router)  # /insights/{id}/suggestions, /suggestions/{id}/accept

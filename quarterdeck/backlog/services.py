@@ -136,7 +136,7 @@ def _after_change(feature: Feature) -> None:
         from quarterdeck.strategy.services import feature_inputs_changed
     except ImportError:
         return
-    transaction.on_commit(lambda: feature_inputs_changed(feature_ids=[feature.pk]))
+    transaction.on_commit(lambda: feature_inputs_changed(feature_ids=[feature.pk]), robust=True)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""The main navigation. Apps add their pages here; entries whose URL is not installed are skipped."""
+"""The main navigation. Entries whose URL is not installed are skipped."""
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _

@@ -172,7 +172,7 @@ class Need(WorkspaceScopedModel):
 
 
 class InsightLink(WorkspaceScopedModel):
-    """Evidence that an insight speaks to a need: the quote and how much it matters to that person."""
+    """Evidence that an insight speaks to a need: the quote, and how much it matters to them."""
 
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="links")
     insight = models.ForeignKey(Insight, on_delete=models.CASCADE, related_name="links")

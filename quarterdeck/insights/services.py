@@ -45,7 +45,7 @@ def _after_insights_arrive(insight_ids: list[int]) -> None:
         from quarterdeck.linking.services import insights_arrived
     except ImportError:  # the linking app offers no suggestions in this build
         return
-    transaction.on_commit(lambda: insights_arrived(insight_ids=insight_ids))
+    transaction.on_commit(lambda: insights_arrived(insight_ids=insight_ids), robust=True)
 
 
 def insights_arrived_hook(insight_ids: list[int]) -> None:
@@ -169,6 +169,20 @@ def insight_update(*, insight: Insight, by=None, **fields) -> Insight:
     if "source" in fields and "channel" not in fields:
         insight.channel = channel_for(insight.source)
     _validate_insight(insight)
+    if (
+        insight.external_id
+        and ("source" in fields or "external_id" in fields)
+        and Insight.objects.filter(
+            workspace_id=insight.workspace_id,
+            source=insight.source,
+            external_id=insight.external_id,
+        )
+        .exclude(pk=insight.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"external_id": _("An insight from this source already has this external id.")}
+        )
     changes = activity.diff(insight, before, INSIGHT_FIELDS)
     if changes:
         insight.save()
@@ -296,7 +310,7 @@ def _after_link(link: InsightLink) -> None:
         from quarterdeck.linking.services import link_recorded
     except ImportError:
         return
-    transaction.on_commit(lambda: link_recorded(link_id=link.pk))
+    transaction.on_commit(lambda: link_recorded(link_id=link.pk), robust=True)
 
 
 def _demand_changed(need: Need) -> None:
@@ -305,7 +319,7 @@ def _demand_changed(need: Need) -> None:
 
     feature_ids = list(need.features.values_list("id", flat=True))
     if feature_ids:
-        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids))
+        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids), robust=True)
 
 
 @transaction.atomic

@@ -114,7 +114,9 @@ class WorkspaceLinker(WorkspaceScopedModel):
     class Meta:
         ordering = ["workspace_id"]
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "provider"], name="unique_workspace_linker")
+            models.UniqueConstraint(
+                fields=["workspace", "provider"], name="unique_workspace_linker"
+            )
         ]
 
     def __str__(self) -> str:

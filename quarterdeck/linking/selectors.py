@@ -136,8 +136,10 @@ def duplicate_groups(workspace) -> list[Insight]:
 
 
 def themes(workspace):
-    return Theme.objects.filter(workspace=workspace).select_related("need").annotate(
-        open_count=Count("insights", filter=Q(insights__state="new"))
+    return (
+        Theme.objects.filter(workspace=workspace)
+        .select_related("need")
+        .annotate(open_count=Count("insights", filter=Q(insights__state="new")))
     )
 
 

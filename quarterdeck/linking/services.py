@@ -132,9 +132,7 @@ def item_vectors(*, workspace, kind: str, objects: Sequence) -> dict[int, np.nda
     provider = embedder()
     stored = {
         v.object_id: v
-        for v in ItemVector.objects.filter(
-            workspace=workspace, kind=kind, provider=provider.name
-        )
+        for v in ItemVector.objects.filter(workspace=workspace, kind=kind, provider=provider.name)
     }
     result: dict[int, np.ndarray] = {}
     todo = []
@@ -197,7 +195,9 @@ def _training_rows(workspace, link_ids: Iterable[int] | None = None):
     if link_ids is not None:
         links = links.filter(pk__in=list(link_ids))
     links = list(links.select_related("insight").order_by("pk"))
-    vectors = insight_vectors(insights=list({link.insight_id: link.insight for link in links}.values()))
+    vectors = insight_vectors(
+        insights=list({link.insight_id: link.insight for link in links}.values())
+    )
     X = np.vstack([vectors[link.insight_id] for link in links]) if links else None
     return links, X
 
@@ -230,11 +230,15 @@ def linker_train(*, workspace, link_id: int | None = None) -> WorkspaceLinker | 
         if not links:
             return current
         linker = Linker.from_bytes(bytes(current.blob))
-        linker.partial_fit(X, [link.need_id for link in links], [link.insight.text for link in links])
+        linker.partial_fit(
+            X, [link.need_id for link in links], [link.insight.text for link in links]
+        )
         full_fit_links = current.full_fit_links
     else:
         links, X = _training_rows(workspace)
-        linker = Linker().fit(X, [link.need_id for link in links], [link.insight.text for link in links])
+        linker = Linker().fit(
+            X, [link.need_id for link in links], [link.insight.text for link in links]
+        )
         full_fit_links = len(links)
     current, _created = WorkspaceLinker.objects.update_or_create(
         workspace=workspace,
@@ -291,7 +295,12 @@ def _rank(insights, vectors, needs, profile, linker_row, linker) -> dict[int, li
                 need = needs[int(j)]
                 if need.pk not in linked[insight.pk]:
                     picks.append(
-                        (need, max(0.0, float(similarity[row, j])), no_match, LinkSuggestion.Method.SIMILARITY)
+                        (
+                            need,
+                            max(0.0, float(similarity[row, j])),
+                            no_match,
+                            LinkSuggestion.Method.SIMILARITY,
+                        )
                     )
                 if len(picks) >= SUGGESTIONS:
                     break
@@ -309,7 +318,9 @@ def _linked_needs(insight_ids) -> dict[int, set[int]]:
 
 
 @transaction.atomic
-def suggestions_compute(*, workspace, insights: Sequence[Insight]) -> dict[int, list[LinkSuggestion]]:
+def suggestions_compute(
+    *, workspace, insights: Sequence[Insight]
+) -> dict[int, list[LinkSuggestion]]:
     """Suggest needs for `insights` and store them (replacing earlier open suggestions)."""
     insights = list(insights)
     if not insights:
@@ -319,9 +330,7 @@ def suggestions_compute(*, workspace, insights: Sequence[Insight]) -> dict[int, 
     linker_row, linker = _load_linker(workspace)
     ranked = _rank(insights, vectors, needs, profile, linker_row, linker) if needs else {}
     version = linker_row.version if linker_row else f"{embedder().name}/similarity"
-    LinkSuggestion.objects.filter(
-        insight__in=insights, accepted=False, dismissed=False
-    ).delete()
+    LinkSuggestion.objects.filter(insight__in=insights, accepted=False, dismissed=False).delete()
     kept = set(
         LinkSuggestion.objects.filter(insight__in=insights).values_list("insight_id", "need_id")
     )
@@ -517,16 +526,30 @@ def duplicates_detect(*, workspace, insights: Sequence[Insight]) -> int:
                 # This insight already heads a group: the later of the two joins the other.
                 break
             root = Insight.objects.get(pk=root_id)
-            if (insight.captured_at, insight.pk) < (root.captured_at, root.pk) and not meta[other_id][2]:
+            if (insight.captured_at, insight.pk) < (root.captured_at, root.pk) and not meta[
+                other_id
+            ][2]:
                 # The new arrival is older: it becomes the root of the pair.
                 Insight.objects.filter(pk=other_id).update(duplicate_of=insight)
                 meta[other_id] = (other_id, meta[other_id][1], insight.pk)
-                activity.record(workspace=workspace, actor=None, verb="grouped_duplicate", target=root, message=insight.summary)
+                activity.record(
+                    workspace=workspace,
+                    actor=None,
+                    verb="grouped_duplicate",
+                    target=root,
+                    message=insight.summary,
+                )
             else:
                 Insight.objects.filter(pk=insight.pk).update(duplicate_of=root)
                 insight.duplicate_of = root
                 meta[insight.pk] = (insight.pk, insight.captured_at, root.pk)
-                activity.record(workspace=workspace, actor=None, verb="grouped_duplicate", target=insight, message=root.summary)
+                activity.record(
+                    workspace=workspace,
+                    actor=None,
+                    verb="grouped_duplicate",
+                    target=insight,
+                    message=root.summary,
+                )
             grouped += 1
             break
     return grouped
@@ -534,7 +557,7 @@ def duplicates_detect(*, workspace, insights: Sequence[Insight]) -> int:
 
 @transaction.atomic
 def duplicate_ungroup(*, insight: Insight, by) -> Insight:
-    """"Not a duplicate": take `insight` out of its group (or, for a group's first insight,
+    """ "Not a duplicate": take `insight` out of its group (or, for a group's first insight,
     dissolve the group) and remember the decision."""
     if insight.duplicate_of_id:
         pairs = [(insight, insight.duplicate_of)]
@@ -626,9 +649,7 @@ def themes_compute(*, workspace) -> list[Theme]:
         tf = Counter()
         for m in members:
             tf.update(set(counters[m]))
-        scored = sorted(
-            tf, key=lambda t: (-(tf[t] / len(members)) * math.log(1 + n / df[t]), t)
-        )
+        scored = sorted(tf, key=lambda t: (-(tf[t] / len(members)) * math.log(1 + n / df[t]), t))
         terms = scored[:5]
         centroid = _normalise(X[members].mean(axis=0))
         closest = sorted(members, key=lambda m: -float(X[m] @ centroid))

@@ -52,7 +52,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _enqueue(task, *args) -> None:
-    transaction.on_commit(lambda: task.enqueue(*args))
+    transaction.on_commit(lambda: task.enqueue(*args), robust=True)
 
 
 # -- the hook the backlog calls ----------------------------------------------------------------

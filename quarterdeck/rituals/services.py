@@ -37,7 +37,7 @@ def _user(by):
 
 
 def _enqueue(task, *args) -> None:
-    transaction.on_commit(lambda: task.enqueue(*args))
+    transaction.on_commit(lambda: task.enqueue(*args), robust=True)
 
 
 # --- meetings ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def _validate_quarter(quarter: str) -> None:
         and quarter[:4].isdigit()
         and quarter[4:6] == "-Q"
         and quarter[6] in "1234"
+        and 2000 <= int(quarter[:4]) <= 2100
     )
     if not ok:
         raise ValidationError({"quarter": QUARTER_FORMAT})
@@ -82,14 +83,16 @@ def workspace_inputs_changed(*, workspace, reason: str = "") -> None:
         from quarterdeck.strategy.ranking import workspace_changed
     except ImportError:
         return
-    transaction.on_commit(lambda: workspace_changed(workspace_id=workspace.pk, reason=reason))
+    transaction.on_commit(
+        lambda: workspace_changed(workspace_id=workspace.pk, reason=reason), robust=True
+    )
 
 
 def _key_result_changed(key_result: KeyResult) -> None:
     """A key result at risk weighs more in the scores of the features aimed at it."""
     feature_ids = list(key_result.features.values_list("id", flat=True))
     if feature_ids:
-        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids))
+        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids), robust=True)
 
 
 @transaction.atomic

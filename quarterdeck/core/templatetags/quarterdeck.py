@@ -7,16 +7,17 @@ from django.utils.translation import gettext as _
 
 register = template.Library()
 
+# Symbols every common system font has (no emoji font needed).
 SOURCE_ICONS = {
-    "interview": "🎙",
-    "support": "🛟",
-    "survey": "📋",
-    "app_review": "⭐",
-    "sales_call": "📞",
-    "analytics": "📈",
-    "in_app": "💬",
+    "interview": "❝",
+    "support": "⚑",
+    "survey": "☰",
+    "app_review": "★",
+    "sales_call": "☎",
+    "analytics": "↗",
+    "in_app": "▣",
     "email": "✉",
-    "chat": "💬",
+    "chat": "⌨",
     "import": "⇪",
     "api": "⚙",
     "manual": "✎",

@@ -5,140 +5,342 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('insights', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("insights", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Theme',
+            name="Theme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('terms', models.JSONField(default=list, verbose_name='top terms')),
-                ('quotes', models.JSONField(default=list, verbose_name='representative quotes')),
-                ('segment_counts', models.JSONField(default=dict, verbose_name='insights by segment')),
-                ('size', models.PositiveIntegerField(default=0, verbose_name='insights')),
-                ('insights', models.ManyToManyField(related_name='themes', to='insights.insight')),
-                ('need', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='insights.need')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("terms", models.JSONField(default=list, verbose_name="top terms")),
+                ("quotes", models.JSONField(default=list, verbose_name="representative quotes")),
+                (
+                    "segment_counts",
+                    models.JSONField(default=dict, verbose_name="insights by segment"),
+                ),
+                ("size", models.PositiveIntegerField(default=0, verbose_name="insights")),
+                ("insights", models.ManyToManyField(related_name="themes", to="insights.insight")),
+                (
+                    "need",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="insights.need",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-size', 'name'],
+                "ordering": ["-size", "name"],
             },
         ),
         migrations.CreateModel(
-            name='InsightVector',
+            name="InsightVector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('provider', models.CharField(max_length=100, verbose_name='provider')),
-                ('dim', models.PositiveIntegerField(verbose_name='dimensions')),
-                ('vector', models.BinaryField(verbose_name='vector')),
-                ('text_hash', models.CharField(max_length=64)),
-                ('insight', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='vector', to='insights.insight')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("provider", models.CharField(max_length=100, verbose_name="provider")),
+                ("dim", models.PositiveIntegerField(verbose_name="dimensions")),
+                ("vector", models.BinaryField(verbose_name="vector")),
+                ("text_hash", models.CharField(max_length=64)),
+                (
+                    "insight",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vector",
+                        to="insights.insight",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['insight_id'],
-                'indexes': [models.Index(fields=['workspace', 'provider'], name='linking_ins_workspa_26e2aa_idx')],
+                "ordering": ["insight_id"],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "provider"], name="linking_ins_workspa_26e2aa_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ItemVector',
+            name="ItemVector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('provider', models.CharField(max_length=100, verbose_name='provider')),
-                ('dim', models.PositiveIntegerField(verbose_name='dimensions')),
-                ('vector', models.BinaryField(verbose_name='vector')),
-                ('kind', models.CharField(choices=[('need', 'Need'), ('feature', 'Feature')], max_length=16)),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('text_hash', models.CharField(max_length=64)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("provider", models.CharField(max_length=100, verbose_name="provider")),
+                ("dim", models.PositiveIntegerField(verbose_name="dimensions")),
+                ("vector", models.BinaryField(verbose_name="vector")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("need", "Need"), ("feature", "Feature")], max_length=16
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("text_hash", models.CharField(max_length=64)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'object_id'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'kind', 'object_id', 'provider'), name='unique_item_vector')],
+                "ordering": ["kind", "object_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "kind", "object_id", "provider"),
+                        name="unique_item_vector",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LinkingProgress',
+            name="LinkingProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workspace_id'],
-                'constraints': [models.UniqueConstraint(fields=('workspace',), name='unique_progress')],
+                "ordering": ["workspace_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workspace",), name="unique_progress")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LinkSuggestion',
+            name="LinkSuggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('rank', models.PositiveSmallIntegerField(verbose_name='rank')),
-                ('confidence', models.FloatField(verbose_name='confidence')),
-                ('no_match', models.BooleanField(default=False, help_text='Set on every row of an insight that fits no existing need well.', verbose_name='no existing need fits')),
-                ('method', models.CharField(choices=[('model', "Learnt from this workspace's links"), ('similarity', 'Similarity to each need')], default='similarity', max_length=16)),
-                ('model_version', models.CharField(blank=True, max_length=100, verbose_name='model version')),
-                ('accepted', models.BooleanField(default=False, verbose_name='accepted')),
-                ('dismissed', models.BooleanField(default=False, verbose_name='dismissed')),
-                ('insight', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='link_suggestions', to='insights.insight')),
-                ('need', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='link_suggestions', to='insights.need')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("rank", models.PositiveSmallIntegerField(verbose_name="rank")),
+                ("confidence", models.FloatField(verbose_name="confidence")),
+                (
+                    "no_match",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Set on every row of an insight that fits no existing need well.",
+                        verbose_name="no existing need fits",
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("model", "Learnt from this workspace's links"),
+                            ("similarity", "Similarity to each need"),
+                        ],
+                        default="similarity",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.CharField(blank=True, max_length=100, verbose_name="model version"),
+                ),
+                ("accepted", models.BooleanField(default=False, verbose_name="accepted")),
+                ("dismissed", models.BooleanField(default=False, verbose_name="dismissed")),
+                (
+                    "insight",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="link_suggestions",
+                        to="insights.insight",
+                    ),
+                ),
+                (
+                    "need",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="link_suggestions",
+                        to="insights.need",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['insight_id', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('insight', 'need'), name='unique_link_suggestion')],
+                "ordering": ["insight_id", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("insight", "need"), name="unique_link_suggestion"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='NotDuplicate',
+            name="NotDuplicate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('insight', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='insights.insight')),
-                ('other', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='insights.insight')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "insight",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="insights.insight",
+                    ),
+                ),
+                (
+                    "other",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="insights.insight",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('insight', 'other'), name='unique_not_duplicate')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("insight", "other"), name="unique_not_duplicate"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkspaceLinker',
+            name="WorkspaceLinker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('provider', models.CharField(max_length=100, verbose_name='provider')),
-                ('blob', models.BinaryField()),
-                ('n_links', models.PositiveIntegerField(default=0, verbose_name='links learnt from')),
-                ('n_needs', models.PositiveIntegerField(default=0, verbose_name='needs learnt')),
-                ('full_fit_links', models.PositiveIntegerField(default=0)),
-                ('trained_at', models.DateTimeField(verbose_name='trained')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("provider", models.CharField(max_length=100, verbose_name="provider")),
+                ("blob", models.BinaryField()),
+                (
+                    "n_links",
+                    models.PositiveIntegerField(default=0, verbose_name="links learnt from"),
+                ),
+                ("n_needs", models.PositiveIntegerField(default=0, verbose_name="needs learnt")),
+                ("full_fit_links", models.PositiveIntegerField(default=0)),
+                ("trained_at", models.DateTimeField(verbose_name="trained")),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workspace_id'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'provider'), name='unique_workspace_linker')],
+                "ordering": ["workspace_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "provider"), name="unique_workspace_linker"
+                    )
+                ],
             },
         ),
     ]

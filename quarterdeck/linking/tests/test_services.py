@@ -52,8 +52,12 @@ def trained(acme, needs, django_capture_on_commit_callbacks):
     return needs
 
 
-def test_insight_creation_stores_its_vector_and_suggestions(acme, needs, django_capture_on_commit_callbacks):
-    insight = _insight(acme, "Watching videos offline would help me a lot", django_capture_on_commit_callbacks)
+def test_insight_creation_stores_its_vector_and_suggestions(
+    acme, needs, django_capture_on_commit_callbacks
+):
+    insight = _insight(
+        acme, "Watching videos offline would help me a lot", django_capture_on_commit_callbacks
+    )
     assert InsightVector.objects.filter(insight=insight).exists()
     top = LinkSuggestion.objects.filter(insight=insight).order_by("rank").first()
     assert top.need == needs["offline"]
@@ -66,7 +70,9 @@ def test_links_train_the_workspace_model_which_ranks_the_right_need(
     model = WorkspaceLinker.objects.get(workspace=acme)
     assert model.n_links == 6 and model.n_needs == 2
     insight = _insight(
-        acme, "Our school office wants the grades exported to a spreadsheet", django_capture_on_commit_callbacks
+        acme,
+        "Our school office wants the grades exported to a spreadsheet",
+        django_capture_on_commit_callbacks,
     )
     suggestions = list(LinkSuggestion.objects.filter(insight=insight).order_by("rank"))
     assert suggestions[0].need == trained["export"]
@@ -80,8 +86,12 @@ def test_unrelated_text_fits_no_existing_need(acme, trained, django_capture_on_c
     assert rows and all(s.no_match for s in rows)
 
 
-def test_accepting_a_suggestion_links_it_as_from_suggestion(acme, paula, trained, django_capture_on_commit_callbacks):
-    insight = _insight(acme, "Offline videos on the train please", django_capture_on_commit_callbacks)
+def test_accepting_a_suggestion_links_it_as_from_suggestion(
+    acme, paula, trained, django_capture_on_commit_callbacks
+):
+    insight = _insight(
+        acme, "Offline videos on the train please", django_capture_on_commit_callbacks
+    )
     suggestion = services.suggestions_for(insight=insight)[0]
     with django_capture_on_commit_callbacks(execute=True):
         link = services.suggestion_accept(suggestion=suggestion, by=paula)
@@ -94,7 +104,9 @@ def test_accepting_a_suggestion_links_it_as_from_suggestion(acme, paula, trained
 
 
 def test_suggestions_are_computed_on_demand_when_missing(acme, needs):
-    insight = Insight.objects.create(workspace=acme, text="offline course videos", captured_at="2025-01-01T00:00Z")
+    insight = Insight.objects.create(
+        workspace=acme, text="offline course videos", captured_at="2025-01-01T00:00Z"
+    )
     assert not LinkSuggestion.objects.filter(insight=insight).exists()
     rows = services.suggestions_for(insight=insight)
     assert rows[0].need == needs["offline"]
@@ -111,20 +123,40 @@ def test_bulk_arrival_counts_progress(acme, needs, django_capture_on_commit_call
     assert LinkSuggestion.objects.filter(insight_id__in=ids, rank=1).count() == 6
 
 
-def test_the_same_request_sent_twice_is_grouped_not_deleted(acme, django_capture_on_commit_callbacks):
+def test_the_same_request_sent_twice_is_grouped_not_deleted(
+    acme, django_capture_on_commit_callbacks
+):
     person = StakeholderFactory(workspace=acme)
-    first = _insight(acme, "Please add a dark mode to the mobile app", django_capture_on_commit_callbacks, stakeholder=person)
-    _insight(acme, "Something entirely different about invoices", django_capture_on_commit_callbacks)
-    second = _insight(acme, "Please add a dark mode to the mobile app!", django_capture_on_commit_callbacks, stakeholder=person)
+    first = _insight(
+        acme,
+        "Please add a dark mode to the mobile app",
+        django_capture_on_commit_callbacks,
+        stakeholder=person,
+    )
+    _insight(
+        acme, "Something entirely different about invoices", django_capture_on_commit_callbacks
+    )
+    second = _insight(
+        acme,
+        "Please add a dark mode to the mobile app!",
+        django_capture_on_commit_callbacks,
+        stakeholder=person,
+    )
     second.refresh_from_db()
     assert second.duplicate_of == first
     assert Insight.objects.filter(workspace=acme).count() == 3
     assert [g.pk for g in selectors.duplicate_groups(acme)] == [first.pk]
 
 
-def test_not_a_duplicate_ungroups_and_is_remembered(acme, paula, django_capture_on_commit_callbacks):
-    first = _insight(acme, "Please add a dark mode to the mobile app", django_capture_on_commit_callbacks)
-    second = _insight(acme, "Please add a dark mode to the mobile app.", django_capture_on_commit_callbacks)
+def test_not_a_duplicate_ungroups_and_is_remembered(
+    acme, paula, django_capture_on_commit_callbacks
+):
+    first = _insight(
+        acme, "Please add a dark mode to the mobile app", django_capture_on_commit_callbacks
+    )
+    second = _insight(
+        acme, "Please add a dark mode to the mobile app.", django_capture_on_commit_callbacks
+    )
     second.refresh_from_db()
     services.duplicate_ungroup(insight=second, by=paula)
     second.refresh_from_db()
@@ -135,10 +167,22 @@ def test_not_a_duplicate_ungroups_and_is_remembered(acme, paula, django_capture_
     assert second.duplicate_of is None
 
 
-def test_demand_counts_a_duplicate_group_once_per_stakeholder(acme, needs, django_capture_on_commit_callbacks):
+def test_demand_counts_a_duplicate_group_once_per_stakeholder(
+    acme, needs, django_capture_on_commit_callbacks
+):
     person = StakeholderFactory(workspace=acme)
-    a = _insight(acme, "Offline videos on the train please", django_capture_on_commit_callbacks, stakeholder=person)
-    b = _insight(acme, "Offline videos on the train please!", django_capture_on_commit_callbacks, stakeholder=person)
+    a = _insight(
+        acme,
+        "Offline videos on the train please",
+        django_capture_on_commit_callbacks,
+        stakeholder=person,
+    )
+    b = _insight(
+        acme,
+        "Offline videos on the train please!",
+        django_capture_on_commit_callbacks,
+        stakeholder=person,
+    )
     for i in (a, b):
         _link(i, needs["offline"], django_capture_on_commit_callbacks)
     assert selectors.demand_once_per_stakeholder(needs["offline"]) == 1
@@ -165,7 +209,9 @@ def test_themes_gather_unlinked_insights_and_become_a_need(acme, paula):
     assert list(Theme.objects.filter(workspace=acme)) == [theme]
 
 
-def test_search_finds_by_meaning_and_words_within_the_workspace(acme, needs, django_capture_on_commit_callbacks):
+def test_search_finds_by_meaning_and_words_within_the_workspace(
+    acme, needs, django_capture_on_commit_callbacks
+):
     _insight(acme, "Offline videos on the train please", django_capture_on_commit_callbacks)
     other = WorkspaceFactory(slug="other")
     NeedFactory(workspace=other, title="Watch course videos offline")

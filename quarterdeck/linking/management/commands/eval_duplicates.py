@@ -10,20 +10,33 @@ from quarterdeck.linking.engine.evaluate import evaluate_duplicates, read_gitbug
 from quarterdeck.linking.engine.providers import ProviderError
 from quarterdeck.linking.management.commands.eval_linking import provider_named
 
-DEFAULT_DIR = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "gitbugs_duplicates"
+
+def default_dir() -> Path:
+    """`shared/datasets/gitbugs_duplicates` in the repository root, or next to it."""
+    root = Path(settings.BASE_DIR).parent
+    candidates = [
+        base / "shared" / "datasets" / "gitbugs_duplicates" for base in (root, root.parent)
+    ]
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
 
 
 class Command(BaseCommand):
     help = "Evaluate duplicate detection (recall@k) on the gitbugs_duplicates data set."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", default=None, help=f"Data set folder (default: {DEFAULT_DIR}).")
+        parser.add_argument(
+            "--data",
+            default=None,
+            help="Data set folder (default: shared/datasets/gitbugs_duplicates).",
+        )
         parser.add_argument("--k", type=int, default=5)
-        parser.add_argument("--provider", default=None, help="default, tfidf or http (default: EMBEDDING_PROVIDER).")
+        parser.add_argument(
+            "--provider", default=None, help="default, tfidf or http (default: EMBEDDING_PROVIDER)."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options):
-        folder = Path(options["data"]) if options["data"] else DEFAULT_DIR
+        folder = Path(options["data"]) if options["data"] else default_dir()
         if not (folder / "duplicate_pairs.csv").is_file():
             raise CommandError(
                 f"no duplicate data set at {folder} (expected duplicate_pairs.csv, hadoop/ and "

@@ -41,9 +41,13 @@ class Command(BaseCommand):
         parser.add_argument("--test", required=True, help="CSV of labelled test rows.")
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--label-column", default="category")
-        parser.add_argument("--shots", type=int, default=None, help="Keep at most K training rows per label.")
+        parser.add_argument(
+            "--shots", type=int, default=None, help="Keep at most K training rows per label."
+        )
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--provider", default=None, help="default, tfidf or http (default: EMBEDDING_PROVIDER).")
+        parser.add_argument(
+            "--provider", default=None, help="default, tfidf or http (default: EMBEDDING_PROVIDER)."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options):
@@ -53,8 +57,12 @@ class Command(BaseCommand):
         if options["shots"] is not None and options["shots"] < 1:
             raise CommandError("--shots must be at least 1")
         try:
-            train = read_labelled_csv(options["train"], options["text_column"], options["label_column"])
-            test = read_labelled_csv(options["test"], options["text_column"], options["label_column"])
+            train = read_labelled_csv(
+                options["train"], options["text_column"], options["label_column"]
+            )
+            test = read_labelled_csv(
+                options["test"], options["text_column"], options["label_column"]
+            )
         except (ValueError, UnicodeDecodeError) as exc:
             raise CommandError(str(exc)) from exc
         if not train[0]:
