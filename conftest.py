@@ -34,6 +34,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         )
 
 
+@pytest.fixture(autouse=True)
+def _fast_embeddings(settings):
+    """Tests embed with the model-free TF-IDF provider; tests of the bundled model ask for it."""
+    settings.EMBEDDING_PROVIDER = "tfidf"
+
+
 @pytest.fixture
 def acme(db):
     return WorkspaceFactory(slug="acme", name="Acme Learning")

@@ -9,6 +9,7 @@ NAV = [
     ("insights:needs", _("Needs"), "needs"),
     ("insights:stakeholders", _("Stakeholders"), "stakeholders"),
     ("linking:themes", _("Themes"), "themes"),
+    ("linking:search", _("Search"), "search"),
     ("backlog:list", _("Backlog"), "backlog"),
     ("backlog:board", _("Board"), "board"),
     ("strategy:matrix", _("Prioritization"), "matrix"),

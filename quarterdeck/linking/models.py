@@ -1,7 +1,10 @@
 """Vectors, link suggestions, duplicate groups and themes."""
 
+import datetime as dt
+
 import numpy as np
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from quarterdeck.core.models import WorkspaceScopedModel
@@ -143,6 +146,11 @@ class LinkingProgress(WorkspaceScopedModel):
     @property
     def running(self) -> bool:
         return self.done < self.total
+
+    @property
+    def recent(self) -> bool:
+        """Finished within the last quarter of an hour (worth telling)."""
+        return timezone.now() - self.updated_at < dt.timedelta(minutes=15)
 
     @property
     def percent(self) -> int:

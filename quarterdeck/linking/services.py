@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -649,7 +648,12 @@ def themes_compute(*, workspace) -> list[Theme]:
         tf = Counter()
         for m in members:
             tf.update(set(counters[m]))
-        scored = sorted(tf, key=lambda t: (-(tf[t] / len(members)) * math.log(1 + n / df[t]), t))
+        size = len(members)
+        # Words frequent in this theme and rare elsewhere (boilerplate shared by all scores 0).
+        scored = sorted(
+            tf,
+            key=lambda t: (-(tf[t] / size - (df[t] - tf[t]) / max(1, n - size)), t),
+        )
         terms = scored[:5]
         centroid = _normalise(X[members].mean(axis=0))
         closest = sorted(members, key=lambda m: -float(X[m] @ centroid))

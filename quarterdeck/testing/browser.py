@@ -39,6 +39,10 @@ def page(browser, live_server):
     context.set_default_timeout(15000)
     pg = context.new_page()
     yield pg
+    # Leave the app before the test database is flushed: polling requests (notification bell,
+    # progress) still in flight would otherwise hold locks while the tables are truncated.
+    pg.goto("about:blank")
+    pg.wait_for_timeout(300)
     context.close()
 
 

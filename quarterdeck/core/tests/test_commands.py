@@ -84,5 +84,5 @@ def test_worker_explains_a_backend_without_workers(db, settings):
         call_command("worker", batch=True)
 
 
-def test_worker_runs_waiting_tasks_in_batch_mode(db):
+def test_worker_runs_waiting_tasks_in_batch_mode(transactional_db):
     call_command("worker", batch=True, interval=0, verbosity=0)

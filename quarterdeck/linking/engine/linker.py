@@ -47,14 +47,14 @@ class LinkResult:
 @dataclass
 class LinkerConfig:
     # L2 penalty grid (mean log-loss + λ/2‖W‖²), strongest first: each fit warm-starts the next.
-    penalties: tuple[float, ...] = (1e-4, 3e-5, 1e-5)
+    penalties: tuple[float, ...] = (3e-5, 1e-5)
     # weight of the TF-IDF block next to the unit-norm embedding (0 = vectors only); each value
     # added to this grid multiplies the cross-validation cost.
     text_weights: tuple[float, ...] = (1.0,)
     folds: int = 3
     hidden_share: float = 0.2  # share of needs hidden in each fold to simulate "no match"
     target_false_no_match: float = 0.04
-    max_iter: int = 200
+    max_iter: int = 150
     seed: int = 0
 
 
@@ -100,7 +100,6 @@ def _fit_lr(
     sizes = (d * C, v * C, C)
 
     def unpack(w: np.ndarray):
-        w = w.astype(np.float32)
         Wd = w[: sizes[0]].reshape(d, C)
         Wt = w[sizes[0] : sizes[0] + sizes[1]].reshape(v, C) if v else None
         b = w[sizes[0] + sizes[1] :]
@@ -116,16 +115,19 @@ def _fit_lr(
         loss = float((logsum[:, 0] - Z[np.arange(n), y]).mean())
         P = np.exp(Z - logsum)
         G = (P - Y) / n
-        gWd = XdT @ G + penalty * Wd
-        parts = [gWd.ravel()]
-        reg = float((Wd * Wd).sum())
+        grad = np.empty_like(w)
+        gWd, gWt, gb = unpack(grad)
+        np.matmul(XdT, G, out=gWd)
+        gWd += penalty * Wd
+        reg = float(np.dot(Wd.ravel(), Wd.ravel()))
         if Wt is not None:
-            parts.append((TsT @ G + penalty * Wt).ravel())
-            reg += float((Wt * Wt).sum())
-        parts.append(G.sum(axis=0))
-        return loss + 0.5 * penalty * reg, np.concatenate(parts).astype(np.float64)
+            gWt[...] = TsT @ G
+            gWt += penalty * Wt
+            reg += float(np.dot(Wt.ravel(), Wt.ravel()))
+        gb[...] = G.sum(axis=0)
+        return loss + 0.5 * penalty * reg, grad
 
-    w0 = np.zeros(sum(sizes), dtype=np.float64)
+    w0 = np.zeros(sum(sizes), dtype=np.float32)
     if (
         init is not None
         and init.Wd.shape == (d, C)
@@ -135,13 +137,60 @@ def _fit_lr(
         if v:
             w0[sizes[0] : sizes[0] + sizes[1]] = init.Wt.ravel()
         w0[sizes[0] + sizes[1] :] = init.b
-    result = optimize.minimize(
-        loss_grad, w0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-5}
-    )
-    Wd, Wt, b = unpack(result.x)
+    w = _lbfgs(loss_grad, w0, max_iter)
+    Wd, Wt, b = unpack(w)
     return _Model(
         Wd=Wd.copy(), Wt=None if Wt is None else Wt.copy(), b=b.copy(), text_weight=text_weight
     )
+
+
+def _lbfgs(fun, x: np.ndarray, max_iter: int, memory: int = 10, gtol: float = 1e-5) -> np.ndarray:
+    """Limited-memory BFGS (two-loop recursion, Armijo backtracking) on float32 vectors.
+
+    scipy's L-BFGS-B spends most of its time in its own bookkeeping for million-parameter
+    problems; this one costs a few vector operations per step.
+    """
+    f, g = fun(x)
+    S: list[np.ndarray] = []
+    Ys: list[np.ndarray] = []
+    rho: list[float] = []
+    for it in range(max_iter):
+        if float(np.abs(g).max()) < gtol:
+            break
+        q = -g
+        alphas = []
+        for s, yv, r in zip(reversed(S), reversed(Ys), reversed(rho), strict=True):
+            a = r * float(np.dot(s, q))
+            alphas.append(a)
+            q = q - a * yv
+        if S:
+            q = q * (float(np.dot(S[-1], Ys[-1])) / float(np.dot(Ys[-1], Ys[-1])))
+        for s, yv, r, a in zip(S, Ys, rho, reversed(alphas), strict=True):
+            q = q + (a - r * float(np.dot(yv, q))) * s
+        slope = float(np.dot(g, q))
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            S.clear(), Ys.clear(), rho.clear()
+            q, slope = -g, -float(np.dot(g, g))
+        step = 1.0 if S else min(1.0, 1.0 / max(float(np.linalg.norm(g)), 1e-12))
+        while True:
+            x_new = x + step * q
+            f_new, g_new = fun(x_new)
+            if f_new <= f + 1e-4 * step * slope or step < 1e-8:
+                break
+            step *= 0.5
+        s_vec, y_vec = x_new - x, g_new - g
+        sy = float(np.dot(s_vec, y_vec))
+        if sy > 1e-10:
+            S.append(s_vec)
+            Ys.append(y_vec)
+            rho.append(1.0 / sy)
+            if len(S) > memory:
+                S.pop(0), Ys.pop(0), rho.pop(0)
+        converged = abs(f - f_new) <= 1e-7 * max(abs(f), 1.0) and it > 5
+        x, f, g = x_new, f_new, g_new
+        if converged:
+            break
+    return x
 
 
 def _proba(model: _Model, X: np.ndarray, T: sparse.csr_matrix | None) -> np.ndarray:

@@ -49,8 +49,9 @@ def test_what_if_weight_changes_the_order_then_save_applies_it(page, live_server
     growth.refresh_from_db()
     assert growth.weight == 1.0
 
-    page.click("[data-save-weights]")
-    page.wait_for_url("**/strategy/matrix/")
+    with page.expect_navigation():
+        page.click("[data-save-weights]")
+    page.wait_for_load_state("networkidle")
     page.wait_for_selector("text=What moved and why")
     growth.refresh_from_db()
     assert growth.weight == 5.0
