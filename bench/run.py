@@ -160,7 +160,7 @@ def run_one(db: str, n_insights: int, n_features: int, n_needs: int, repeats: in
     web.force_login(pm)
     api = Client(headers={"Authorization": f"Bearer {key}"})
     targets = {
-        "inbox first page": (web, "/w/bench/insights/"),
+        "inbox first page": (web, "/w/bench/insights/inbox/"),
         "backlog first page": (web, "/w/bench/features/"),
         "GET /api/v1/insights": (api, "/api/v1/insights"),
     }

@@ -3,7 +3,7 @@ and key results they serve, engineering's evaluations and a dated status history
 
 The demo represents history, so statuses are set directly along the status flow (each move is an
 Activity dated in the past) rather than through guards that need delivery records. Two features
-shipped last month; "Smart attendance reminders" shipped three weeks ago and is measured: the
+shipped last month; "Smart attendance reminders" shipped on the 10th of last month and is measured: the
 absenteeism key result's check-ins before and after its rollout show the effect.
 """
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from quarterdeck.backlog.models import Risk, Status
 from quarterdeck.backlog.services import evaluation_create, feature_create
+from quarterdeck.demo.strategy import REMINDERS_SHIFT
 from quarterdeck.backlog.status import FLOW
 from quarterdeck.core import activity
 
@@ -40,10 +41,10 @@ def features(ctx) -> list[dict]:
             status=Status.MEASURED,
             created=150,
             moves={
-                Status.IN_QA: 60,
-                Status.READY_TO_DEPLOY: 48,
-                Status.ROLLING_OUT: 42,
-                Status.SHIPPED: 21,
+                Status.IN_QA: 60 + REMINDERS_SHIFT,
+                Status.READY_TO_DEPLOY: 48 + REMINDERS_SHIFT,
+                Status.ROLLING_OUT: 42 + REMINDERS_SHIFT,
+                Status.SHIPPED: 21 + REMINDERS_SHIFT,
                 Status.MEASURED: 3,
             },
             needs=["reminders", "dropout_alert"],
@@ -63,7 +64,7 @@ def features(ctx) -> list[dict]:
             squad="learning",
             status=Status.SHIPPED,
             created=120,
-            moves={Status.SHIPPED: 35},
+            moves={Status.SHIPPED: 35 + REMINDERS_SHIFT},
             needs=["reminders"],
             drivers={"engagement": 2},
             effort=1,
@@ -77,7 +78,7 @@ def features(ctx) -> list[dict]:
             squad="learning",
             status=Status.SHIPPED,
             created=120,
-            moves={Status.SHIPPED: 21},
+            moves={Status.SHIPPED: 21 + REMINDERS_SHIFT},
             needs=["reminders"],
             drivers={"engagement": 3},
             effort=2,

@@ -5,11 +5,29 @@ check-ins show the effect of the smart attendance reminders shipped six weeks ag
 `quarterdeck.demo.backlog`, feature ``reminders``).
 """
 
+import datetime as dt
+
+from django.utils import timezone
+
 from quarterdeck.strategy.models import Direction, quarter_of
 from quarterdeck.strategy.services import check_in_create, key_result_create, objective_create
 
-# Days before today that the attendance reminders shipped (the backlog part uses it too).
-REMINDERS_SHIPPED_DAYS_AGO = 42
+
+def _reminders_shift() -> int:
+    """Days to add to the reminders' story so that they ship on the 10th of last month.
+
+    The story below is written as if they shipped 21 days ago; shifting it keeps the headline
+    shipped-and-measured feature in the previous calendar month whatever day the demo is loaded,
+    so last month's newsletter always reports it.
+    """
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=10)
+    return (today - last_month).days - 21
+
+
+REMINDERS_SHIFT = _reminders_shift()
+# Days before today that the attendance reminders started rolling out (other parts use it too).
+REMINDERS_SHIPPED_DAYS_AGO = 42 + REMINDERS_SHIFT
 
 # objective key: (title, description, squad key or None, owner key, [key results])
 # key result: (key, metric, unit, baseline, target, direction, [check-ins]);
@@ -157,6 +175,8 @@ def build(ctx) -> None:
                 )
             ctx.key_results[kr_key] = kr
             for days_ago, value, confidence, comment in check_ins:
+                if kr_key == "absenteeism":
+                    days_ago = max(1, days_ago + REMINDERS_SHIFT)
                 with ctx.at(ctx.moment(days_ago, 16)):
                     check_in_create(
                         key_result=kr,

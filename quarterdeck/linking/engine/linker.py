@@ -201,8 +201,10 @@ def _proba(model: _Model, X: np.ndarray, T: sparse.csr_matrix | None) -> np.ndar
 
 
 def _centroids(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    cent = np.zeros((n_classes, X.shape[1]), dtype=np.float32)
-    np.add.at(cent, y, X)
+    onehot = sparse.csr_matrix(
+        (np.ones(len(y), dtype=np.float32), (y, np.arange(len(y)))), shape=(n_classes, len(y))
+    )
+    cent = np.asarray(onehot @ X, dtype=np.float32)
     norms = np.linalg.norm(cent, axis=1, keepdims=True)
     np.divide(cent, norms, out=cent, where=norms > 0)
     return cent
@@ -463,8 +465,13 @@ class Linker:
         if self.calibration is None:
             return np.zeros(len(X))
         mean, std, beta, _ = self.calibration
-        train_X = self.train_X.astype(np.float32)
-        F = _match_features(P, X, train_X, _centroids(train_X, self.train_y, len(self.classes)))
+        key = (id(self.train_X), len(self.classes))
+        if getattr(self, "_serving_cache", (None,))[0] != key:
+            train_X = self.train_X.astype(np.float32)
+            cent = _centroids(train_X, self.train_y, len(self.classes))
+            self._serving_cache = (key, train_X, cent)
+        _, train_X, cent = self._serving_cache
+        F = _match_features(P, X, train_X, cent)
         Z = np.column_stack([(F - mean) / std, np.ones(len(F))])
         return 1.0 / (1.0 + np.exp(-(Z @ beta)))
 

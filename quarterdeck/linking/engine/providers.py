@@ -80,12 +80,14 @@ class OnnxMiniLMProvider:
         threads: int | None = None,
         batch_size: int = 64,
         max_length: int = 256,
+        max_batch_tokens: int = 1024,
         verify: bool = True,
     ):
         self._model_path = Path(model_path) if model_path else None
         self._threads = threads
         self._batch_size = batch_size
         self._max_length = max_length
+        self._max_batch_tokens = max_batch_tokens
         self._verify = verify
         self._lock = threading.Lock()
         self._session: Any = None
@@ -120,12 +122,28 @@ class OnnxMiniLMProvider:
             options.intra_op_num_threads = self._threads or _default_threads()
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            options.enable_cpu_mem_arena = False  # give memory back after long batches
             session = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
             self._inputs = {i.name for i in session.get_inputs()}
             self._tokenizer = tokenizer
             self._session = session
+
+    def _batches(self, order: np.ndarray, lengths: np.ndarray):
+        """Consecutive slices of the length-sorted rows, capped in rows and in padded tokens
+        (long texts go in small batches: memory grows with batch × length²)."""
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while (
+                end < len(order)
+                and end - start < self._batch_size
+                and (end - start + 1) * int(lengths[order[end]]) <= self._max_batch_tokens
+            ):
+                end += 1
+            yield order[start:end]
+            start = end
 
     def embed(self, texts: list[str]) -> np.ndarray:
         texts = [t if isinstance(t, str) else "" for t in texts]
@@ -137,8 +155,7 @@ class OnnxMiniLMProvider:
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         lengths = np.array([sum(e.attention_mask) for e in encodings])
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
+        for rows in self._batches(order, lengths):
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)

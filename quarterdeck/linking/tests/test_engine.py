@@ -67,7 +67,11 @@ def test_suggestions_rank_the_right_need_first():
     provider = TfidfProvider()
     texts, labels = _training()
     linker = _fit(texts, labels, provider)
-    queries = ["export my grades to a PDF", "my password login keeps failing", "put sessions in my calendar"]
+    queries = [
+        "export my grades to a PDF",
+        "my password login keeps failing",
+        "put sessions in my calendar",
+    ]
     suggestions = linker.suggest(provider.embed(queries), queries, k=2)
     assert [s[0].need_id for s in suggestions] == ["export", "login", "calendar"]
     assert all(len(s) == 2 and s[0].confidence >= s[1].confidence for s in suggestions)
@@ -77,7 +81,10 @@ def test_no_match_fires_on_an_unrelated_text_only():
     provider = TfidfProvider()
     texts, labels = _training()
     linker = _fit(texts, labels, provider)
-    queries = ["export the attendance list to a spreadsheet", "the cafeteria soup was cold yesterday"]
+    queries = [
+        "export the attendance list to a spreadsheet",
+        "the cafeteria soup was cold yesterday",
+    ]
     results = linker.link(provider.embed(queries), queries)
     assert results[0].no_match is False
     assert results[1].no_match is True
@@ -110,7 +117,11 @@ def test_partial_fit_learns_a_new_need():
     provider = TfidfProvider()
     texts, labels = _training()
     linker = _fit(texts, labels, provider)
-    new = ["invoices are charged twice", "refund my double invoice", "invoice shows the wrong amount"]
+    new = [
+        "invoices are charged twice",
+        "refund my double invoice",
+        "invoice shows the wrong amount",
+    ]
     linker.partial_fit(provider.embed(new), ["billing"] * 3, new)
     query = ["wrong invoice amount charged"]
     assert linker.suggest(provider.embed(query), query)[0][0].need_id == "billing"
