@@ -3,8 +3,8 @@ and key results they serve, engineering's evaluations and a dated status history
 
 The demo represents history, so statuses are set directly along the status flow (each move is an
 Activity dated in the past) rather than through guards that need delivery records. Two features
-shipped last month; "Smart attendance reminders" shipped on the 10th of last month and is measured: the
-absenteeism key result's check-ins before and after its rollout show the effect.
+shipped last month; "Smart attendance reminders" shipped on the 10th of last month and is
+measured: the absenteeism key result's check-ins before and after its rollout show the effect.
 """
 
 import datetime as dt
@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from quarterdeck.backlog.models import Risk, Status
 from quarterdeck.backlog.services import evaluation_create, feature_create
-from quarterdeck.demo.strategy import REMINDERS_SHIFT
 from quarterdeck.backlog.status import FLOW
 from quarterdeck.core import activity
+from quarterdeck.demo.strategy import REMINDERS_SHIFT
 
 SQUAD_PM = {"learning": "pm", "careers": "pm_careers", "platform": "pm_platform"}
 ENGINEER = {"learning": "contributor", "careers": "kofi", "platform": "olga"}
