@@ -2,7 +2,7 @@
 and key results they serve, engineering's evaluations and a dated status history.
 
 The demo represents history, so statuses are set directly along the status flow (each move is an
-Activity dated in the past) rather than through guards that need delivery records. Two features
+Activity dated in the past) rather than through guards that need delivery records. Several features
 shipped last month; "Smart attendance reminders" shipped on the 10th of last month and is
 measured: the absenteeism key result's check-ins before and after its rollout show the effect.
 """
