@@ -103,7 +103,7 @@ class OnnxMiniLMProvider:
             except ImportError as exc:
                 raise ProviderError(
                     "the default embedding model needs onnxruntime and tokenizers "
-                    "(pip install -r requirements-linking.txt)"
+                    "(pip install -r requirements.lock)"
                 ) from exc
             path = self._model_path or _packaged_model_path()
             if self._verify and self._model_path is None:
@@ -152,6 +152,10 @@ class OnnxMiniLMProvider:
             return out
         if self._session is None:
             self._load()
+        if len(texts) > 512:  # bound the memory held by token encodings
+            for start in range(0, len(texts), 512):
+                out[start : start + 512] = self.embed(texts[start : start + 512])
+            return out
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         lengths = np.array([sum(e.attention_mask) for e in encodings])
         order = np.argsort(lengths, kind="stable")
