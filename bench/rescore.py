@@ -8,9 +8,9 @@ times `quarterdeck.strategy.ranking.recompute_workspace`:
   * a re-score where nothing changed (read + compute only),
   * a re-score after a driver weight change (about half the scores change and are written),
 
-and the phases of a re-score (loading inputs, computing scores). SQLite in a temporary directory
-by default; PostgreSQL when DATABASE_URL is set (use a scratch database: it is migrated and
-filled).
+each printed as one line with its phases (loading inputs, computing scores, writing what
+changed) and the total. SQLite in a temporary directory by default; PostgreSQL when
+DATABASE_URL is set (use a scratch database: it is migrated and filled).
 
     .venv/bin/python bench/rescore.py
     .venv/bin/python bench/rescore.py --features 20000
@@ -181,6 +181,17 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
+def report(label: str, seconds: float, result) -> None:
+    """One summary line per re-score: each phase, the total, and what was written."""
+    phases = result.seconds
+    print(
+        f"{label:<34} load inputs {phases.get('load', 0.0):6.3f} s | "
+        f"compute {phases.get('compute', 0.0):6.3f} s | write {phases.get('write', 0.0):6.3f} s | "
+        f"total {seconds:6.3f} s  ({result.changed:,} scores written, "
+        f"{result.recorded:,} rank changes recorded)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=100_000)
@@ -193,25 +204,23 @@ def main() -> None:
     print(f"seeded {args.features:,} features (3 insights, 2 drivers each) in {seconds:.1f} s")
 
     seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench"))
-    print(f"first scoring:            {seconds:6.3f} s  ({result.changed:,} scores written)")
+    report("first scoring:", seconds, result)
 
     seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench"))
-    print(f"re-score, nothing changed: {seconds:6.3f} s  ({result.changed:,} scores written)")
-
-    load_s, loaded = timed(lambda: ranking.load_inputs(ws.pk))
-    scorer = ranking.scorer_for(ws)
-    score_s, _ = timed(lambda: [ranking.term_values(scorer, i) for i in loaded.inputs])
-    print(
-        f"  of which loading inputs: {load_s:6.3f} s; computing {len(loaded):,} scores: {score_s:.3f} s"
-    )
+    report("re-score, nothing changed:", seconds, result)
 
     drivers[1].weight = 3.0
     drivers[1].save(update_fields=["weight"])
     seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench weight"))
-    print(
-        f"re-score after a driver weight change: {seconds:6.3f} s  "
-        f"({result.changed:,} scores written, {result.recorded} rank changes recorded)"
-    )
+    report("re-score after a weight change:", seconds, result)
+
+    # The detailed path (one item per insight, as explanations use) on a sample, for reference.
+    from quarterdeck.backlog.models import Feature
+
+    ids = Feature.objects.filter(workspace=ws).order_by("id").values_list("id", flat=True)
+    sample = list(ids[:1000])
+    seconds, _ = timed(lambda: ranking.load_inputs(ws.pk, feature_ids=sample, detailed=True))
+    print(f"detailed inputs of {len(sample):,} features (explanations): {seconds:.3f} s")
 
 
 if __name__ == "__main__":

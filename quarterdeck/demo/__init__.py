@@ -48,6 +48,7 @@ PARTS = [
     "quarterdeck.demo.delivery",
     "quarterdeck.demo.scores",
     "quarterdeck.demo.rituals",
+    "quarterdeck.demo.linking",
 ]
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -139,60 +140,134 @@ def _timestamp(value) -> float:
     return value.timestamp()
 
 
-def load_inputs(
-    workspace_id: int,
-    *,
-    feature_ids: Iterable[int] | None = None,
-    driver_weights: Mapping[int, float] | None = None,
-    now: dt.datetime | None = None,
-    open_only: bool = False,
-) -> Loaded:
-    """Every feature's score inputs in five queries. `driver_weights` overrides stored weights."""
-    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
+def _decay_rate(params: scoring.ScoringParams | None) -> float:
+    """ln 2 / half-life in days, as scoring computes it; 0 without decay."""
+    half_life = (params or scoring.ScoringParams()).half_life_days
+    return math.log(2) / half_life if half_life else 0.0
+
+
+def _demand_query(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> tuple[str, list]:
+    """SQL for the counted demand of every need: one row per (need, stakeholder), or per
+    (need, group of near-duplicate insights) for insights without a stakeholder, holding the
+    strongest insight's importance and its weight (segment × stakeholder × recency decay).
+
+    A group is an insight and the insights marked its duplicates (`duplicate_of`), so a
+    stakeholder counts once per need however many near-duplicates they sent, and an anonymous
+    group counts once. Rows: (need_id, stakeholder_id or NULL, importance, weight).
+    """
+    from quarterdeck.insights.models import (
+        Insight,
+        InsightLink,
+        InsightState,
+        Segment,
+        Stakeholder,
+    )
+
+    quote = connection.ops.quote_name
+    params: list = []
+    weight = "COALESCE(g.weight, sg.weight, 1.0) * COALESCE(s.weight, 1.0)"
+    if rate:
+        if connection.vendor == "postgresql":
+            age = "GREATEST((%s - EXTRACT(EPOCH FROM i.captured_at)::float8) / 86400.0, 0.0)"
+            params.append(now.timestamp())
+        else:  # SQLite keeps UTC text; julianday() reads it
+            age = "MAX(%s - julianday(i.captured_at), 0.0)"
+            params.append(now.timestamp() / 86400.0 + 2440587.5)
+        weight = f"({weight}) * EXP(-%s * {age})"
+        params[-1:-1] = [rate]
+    params += [workspace_id, InsightState.ARCHIVED]
+    need_filter = ""
+    if need_ids is not None:
+        need_filter = f" AND l.need_id IN ({', '.join(['%s'] * len(need_ids))})"
+        params += need_ids
+    sql = f"""
+        SELECT need_id, stakeholder_id, importance, weight FROM (
+            SELECT need_id, stakeholder_id, importance, weight, ROW_NUMBER() OVER (
+                PARTITION BY need_id, stakeholder_id, grp
+                ORDER BY importance * weight DESC, link_id
+            ) AS nth FROM (
+                SELECT l.id AS link_id, l.need_id, i.stakeholder_id, l.importance,
+                    CASE WHEN i.stakeholder_id IS NULL
+                        THEN COALESCE(i.duplicate_of_id, i.id) END AS grp,
+                    {weight} AS weight
+                FROM {quote(InsightLink._meta.db_table)} l
+                JOIN {quote(Insight._meta.db_table)} i ON i.id = l.insight_id
+                LEFT JOIN {quote(Stakeholder._meta.db_table)} s ON s.id = i.stakeholder_id
+                LEFT JOIN {quote(Segment._meta.db_table)} g ON g.id = i.segment_id
+                LEFT JOIN {quote(Segment._meta.db_table)} sg ON sg.id = s.segment_id
+                WHERE l.workspace_id = %s AND i.state <> %s{need_filter}
+            ) AS weighted
+        ) AS ranked WHERE nth = 1
+    """  # noqa: S608 - table names from models, values as parameters
+    return sql, params
+
+
+def _counted_demand(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> dict[int, list[scoring.DemandItem]]:
+    """need id → its counted demand, aggregated in the database (see `_demand_query`).
+
+    Each item carries its decayed weight with age 0, so scoring counts it as stored."""
+    if need_ids is not None and not need_ids:
+        return {}
+    sql, params = _demand_query(workspace_id, need_ids, now, rate)
+    demand_item = scoring.DemandItem
+    demand_of_need: dict[int, list[scoring.DemandItem]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for need_id, stakeholder_id, importance, weight in rows:
+        item = demand_item(
+            importance,
+            float(weight),
+            1.0,
+            0.0,
+            None if stakeholder_id is None else str(stakeholder_id),
+            str(need_id),
+        )
+        items = demand_of_need.get(need_id)
+        if items is None:
+            demand_of_need[need_id] = [item]
+        else:
+            items.append(item)
+    return demand_of_need
+
+
+def _insight_demand(
+    workspace_id: int, need_ids: list[int], now: dt.datetime, rate: float
+) -> dict[int, list[scoring.DemandItem]]:
+    """need id → one item per linked insight, with its own age and weights: the detailed form
+    of `_counted_demand` that explanations show. Scoring keeps a stakeholder's strongest insight
+    per need; an anonymous group of near-duplicates is kept here as its strongest insight."""
     from quarterdeck.insights.models import InsightLink, InsightState
-    from quarterdeck.strategy.models import Driver
 
-    now = now or timezone.now()
-    features = Feature.objects.filter(workspace_id=workspace_id)
-    if feature_ids is not None:
-        features = features.filter(pk__in=list(feature_ids))
-    if open_only:
-        features = features.filter(status__in=OPEN_STATUSES)
-    rows = list(features.order_by("id").values_list("id", "status", "score", "demand"))
-    ids = [row[0] for row in rows]
-    by_feature = feature_ids is not None or open_only
-
-    def scoped(qs, field="feature_id"):
-        return qs.filter(**{f"{field}__in": ids}) if by_feature else qs
-
-    # Demand: the insight links of the needs each feature answers.
-    need_rows = scoped(
-        Feature.needs.through.objects.filter(feature__workspace_id=workspace_id)
-    ).values_list("feature_id", "need_id")
-    needs_of: dict[int, list[int]] = {}
-    for feature_id, need_id in need_rows:
-        needs_of.setdefault(feature_id, []).append(need_id)
-    links = InsightLink.objects.filter(workspace_id=workspace_id).exclude(
+    links = InsightLink.objects.filter(workspace_id=workspace_id, need_id__in=need_ids).exclude(
         insight__state=InsightState.ARCHIVED
     )
-    if by_feature:
-        links = links.filter(need_id__in={n for ns in needs_of.values() for n in ns})
-    demand_of_need: dict[int, list[scoring.DemandItem]] = {}
     now_ts = now.timestamp()
-    demand_item = scoring.DemandItem
+    demand_of_need: dict[int, list[scoring.DemandItem]] = {}
+    anonymous: dict[tuple[int, int], tuple[float, int, scoring.DemandItem]] = {}
     for (
+        link_id,
         need_id,
         importance,
         captured_at,
+        insight_id,
+        duplicate_of_id,
         stakeholder_id,
         stakeholder_weight,
         segment_weight,
         stakeholder_segment_weight,
     ) in _raw_rows(
-        links.values_list(
+        links.order_by("id").values_list(
+            "id",
             "need_id",
             "importance",
             "insight__captured_at",
+            "insight_id",
+            "insight__duplicate_of_id",
             "insight__stakeholder_id",
             "insight__stakeholder__weight",
             "insight__segment__weight",
@@ -201,18 +276,86 @@ def load_inputs(
     ):
         segment = segment_weight if segment_weight is not None else stakeholder_segment_weight
         age = (now_ts - _timestamp(captured_at)) / 86400.0
-        demand_of_need.setdefault(need_id, []).append(
-            demand_item(
-                importance,
-                1.0 if segment is None else segment,
-                1.0 if stakeholder_weight is None else stakeholder_weight,
-                age if age > 0 else 0.0,
-                None if stakeholder_id is None else str(stakeholder_id),
-                str(need_id),
-            )
+        item = scoring.DemandItem(
+            importance,
+            1.0 if segment is None else segment,
+            1.0 if stakeholder_weight is None else stakeholder_weight,
+            age if age > 0 else 0.0,
+            None if stakeholder_id is None else str(stakeholder_id),
+            str(need_id),
         )
+        if stakeholder_id is None:
+            # The same measure scoring uses; the first link wins a tie, as in the database.
+            weight = item.segment_weight * item.stakeholder_weight
+            if rate and item.age_days > 0:
+                weight *= math.exp(-rate * item.age_days)
+            key = (need_id, duplicate_of_id or insight_id)
+            kept = anonymous.get(key)
+            if kept is None or importance * weight > kept[0]:
+                anonymous[key] = (importance * weight, link_id, item)
+            continue
+        demand_of_need.setdefault(need_id, []).append(item)
+    for _amount, _link, item in sorted(anonymous.values(), key=lambda kept: kept[1]):
+        demand_of_need.setdefault(int(item.need_key), []).append(item)
+    return demand_of_need
 
-    # Company value: drivers × weights, and key results aimed at.
+
+def load_inputs(
+    workspace_id: int,
+    *,
+    feature_ids: Iterable[int] | None = None,
+    driver_weights: Mapping[int, float] | None = None,
+    now: dt.datetime | None = None,
+    open_only: bool = False,
+    params: scoring.ScoringParams | None = None,
+    detailed: bool = False,
+) -> Loaded:
+    """Every feature's score inputs in a few queries, whatever the number of features.
+
+    Demand is aggregated in the database (`_counted_demand`): one row per need and stakeholder
+    (or anonymous group of near-duplicates), already weighted and decayed with `params`'
+    half-life. With `detailed`, demand is one item per linked insight instead (slower; for
+    explaining a few features): both score the same. `driver_weights` overrides stored weights.
+    """
+    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
+    from quarterdeck.strategy.models import Driver
+
+    now = now or timezone.now()
+    rate = _decay_rate(params)
+    features = Feature.objects.filter(workspace_id=workspace_id)
+    if feature_ids is not None:
+        features = features.filter(pk__in=list(feature_ids))
+    if open_only:
+        features = features.filter(status__in=OPEN_STATUSES)
+    rows = _raw_rows(features.order_by("id").values_list("id", "status", "score", "demand"))
+    ids = [row[0] for row in rows]
+    by_id = feature_ids is not None
+
+    def scoped(qs):
+        if by_id:
+            return qs.filter(feature_id__in=ids)
+        if open_only:
+            return qs.filter(feature__status__in=OPEN_STATUSES)
+        return qs
+
+    # Demand: the counted insights of the needs each feature answers.
+    needs_of: dict[int, list[int]] = {}
+    for feature_id, need_id in _raw_rows(
+        scoped(Feature.needs.through.objects.filter(feature__workspace_id=workspace_id))
+        .order_by()
+        .values_list("feature_id", "need_id")
+    ):
+        needs_of.setdefault(feature_id, []).append(need_id)
+    need_ids = sorted({n for ns in needs_of.values() for n in ns}) if by_id else None
+    if detailed:
+        if need_ids is None:
+            need_ids = sorted({n for ns in needs_of.values() for n in ns})
+        demand_of_need = _insight_demand(workspace_id, need_ids, now, rate)
+    else:
+        demand_of_need = _counted_demand(workspace_id, need_ids, now, rate)
+
+    # Company value: drivers × weights (one contribution object per driver and level), and key
+    # results aimed at.
     drivers = {
         pk: (name, weight)
         for pk, name, weight in Driver.objects.filter(workspace_id=workspace_id).values_list(
@@ -224,49 +367,61 @@ def load_inputs(
             pk: (name, float(driver_weights.get(pk, weight)))
             for pk, (name, weight) in drivers.items()
         }
+    contributions: dict[tuple[int, int], scoring.DriverContribution] = {}
     drivers_of: dict[int, list[scoring.DriverContribution]] = {}
-    for feature_id, driver_id, contribution in scoped(
-        FeatureDriver.objects.filter(feature__workspace_id=workspace_id)
-    ).values_list("feature_id", "driver_id", "contribution"):
-        name, weight = drivers[driver_id]
-        drivers_of.setdefault(feature_id, []).append(
-            scoring.DriverContribution(name, weight, contribution)
-        )
-    kr_rows = list(
-        scoped(
-            Feature.key_results.through.objects.filter(feature__workspace_id=workspace_id)
-        ).values_list("feature_id", "keyresult_id")
+    for feature_id, driver_id, contribution in _raw_rows(
+        scoped(FeatureDriver.objects.filter(feature__workspace_id=workspace_id))
+        .order_by()
+        .values_list("feature_id", "driver_id", "contribution")
+    ):
+        item = contributions.get((driver_id, contribution))
+        if item is None:
+            name, weight = drivers[driver_id]
+            item = contributions[driver_id, contribution] = scoring.DriverContribution(
+                name, weight, contribution
+            )
+        drivers_of.setdefault(feature_id, []).append(item)
+    kr_rows = _raw_rows(
+        scoped(Feature.key_results.through.objects.filter(feature__workspace_id=workspace_id))
+        .order_by()
+        .values_list("feature_id", "keyresult_id")
     )
-    alignment = _key_results_at_risk(
-        workspace_id, {kr for _, kr in kr_rows} if by_feature else None
-    )
+    alignment = _key_results_at_risk(workspace_id, {kr for _, kr in kr_rows} if by_id else None)
     krs_of: dict[int, list[scoring.KeyResultAlignment]] = {}
     for feature_id, kr_id in kr_rows:
         krs_of.setdefault(feature_id, []).append(alignment[kr_id])
 
     # Effort, risk and confidence: the latest evaluation (later rows overwrite earlier ones).
+    evaluations: dict[tuple, scoring.EvaluationInfo] = {}
     evaluation_of: dict[int, scoring.EvaluationInfo] = {}
-    for feature_id, effort, risk, confidence in (
+    for feature_id, *fields in _raw_rows(
         scoped(Evaluation.objects.filter(feature__workspace_id=workspace_id))
         .order_by("feature_id", "created_at", "id")
         .values_list("feature_id", "effort", "risk", "confidence")
     ):
-        evaluation_of[feature_id] = scoring.EvaluationInfo(effort, risk, confidence)
+        key = tuple(fields)
+        info = evaluations.get(key)
+        if info is None:
+            info = evaluations[key] = scoring.EvaluationInfo(*fields)
+        evaluation_of[feature_id] = info
 
     empty: tuple = ()
     inputs = []
+    feature_inputs = scoring.FeatureInputs
     for feature_id in ids:
-        need_ids = needs_of.get(feature_id)
-        if need_ids:
-            demand = [item for n in need_ids for item in demand_of_need.get(n, empty)]
-        else:
+        need_list = needs_of.get(feature_id)
+        if not need_list:
             demand = empty
+        elif len(need_list) == 1:
+            demand = demand_of_need.get(need_list[0], empty)
+        else:
+            demand = [item for n in need_list for item in demand_of_need.get(n, empty)]
         inputs.append(
-            scoring.FeatureInputs(
-                demand=demand,
-                drivers=drivers_of.get(feature_id, empty),
-                key_results=krs_of.get(feature_id, empty),
-                evaluation=evaluation_of.get(feature_id),
+            feature_inputs(
+                demand,
+                drivers_of.get(feature_id, empty),
+                krs_of.get(feature_id, empty),
+                evaluation_of.get(feature_id),
             )
         )
     return Loaded(
@@ -280,7 +435,7 @@ def load_inputs(
 
 def term_values(scorer: scoring.Scorer, inputs: scoring.FeatureInputs) -> tuple[dict, float | None]:
     """Every named term of one feature and the total, in one pass over its inputs."""
-    values = scoring._term_values(inputs, scorer._context)  # noqa: SLF001 - see module doc
+    values = scorer.values(inputs)
     return values, scorer.formula.evaluate(values)
 
 
@@ -394,13 +549,18 @@ class Result:
     scored: int
     changed: int
     recorded: int
+    # Seconds spent per phase of a workspace re-score: "load", "compute", "write".
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def recompute_workspace(workspace, *, reason: str = "") -> Result:
     """Score every feature of `workspace`, write what changed, record the rank changes."""
     scorer = scorer_for(workspace)
     now = timezone.now()
-    loaded = load_inputs(workspace.pk, now=now)
+    started = time.perf_counter()
+    loaded = load_inputs(workspace.pk, now=now, params=scorer.params)
+    loaded_at = time.perf_counter()
+    seconds = {"load": loaded_at - started}
     new_scores: list[float | None] = []
     new_demands: list[float] = []
     changed: list[int] = []  # positions
@@ -414,8 +574,11 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
         if not (_same(total, loaded.old_scores[i]) and _same(demand, loaded.old_demands[i])):
             changed.append(i)
             new_terms[loaded.ids[i]] = _public_terms(values)
+    computed_at = time.perf_counter()
+    seconds["compute"] = computed_at - loaded_at
     if not changed:
-        return Result(len(loaded), 0, 0)
+        seconds["write"] = 0.0
+        return Result(len(loaded), 0, 0, seconds)
     old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
     new_ranks = ranks(loaded.ids, loaded.statuses, new_scores)
     moved = [i for i in changed if not _same(new_scores[i], loaded.old_scores[i])]
@@ -449,7 +612,8 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
             ],
             batch_size=500,
         )
-    return Result(len(loaded), len(changed), len(recorded_ids))
+    seconds["write"] = time.perf_counter() - computed_at
+    return Result(len(loaded), len(changed), len(recorded_ids), seconds)
 
 
 def _rank_change(ws_id, pk, old_rank, new_rank, old_score, new_score, old_terms, terms, reason):
@@ -486,7 +650,7 @@ def recompute_features(workspace, feature_ids: Iterable[int], *, reason: str = "
 
     scorer = scorer_for(workspace)
     now = timezone.now()
-    loaded = load_inputs(workspace.pk, feature_ids=set(feature_ids), now=now)
+    loaded = load_inputs(workspace.pk, feature_ids=set(feature_ids), now=now, params=scorer.params)
     recorded = changed = 0
     with transaction.atomic():
         old_terms = dict(
@@ -565,7 +729,9 @@ def workspace_changed(*, workspace_id: int, reason: str = "") -> None:
 def feature_breakdown(feature, *, config: scoring.ScoringConfig | None = None) -> scoring.Score:
     """One feature's score with every term, its inputs and its share."""
     scorer = scorer_for(feature.workspace, config)
-    loaded = load_inputs(feature.workspace_id, feature_ids=[feature.pk])
+    loaded = load_inputs(
+        feature.workspace_id, feature_ids=[feature.pk], params=scorer.params, detailed=True
+    )
     return scorer.score(loaded.inputs[0])
 
 
@@ -594,7 +760,9 @@ def what_if(workspace, driver_weights: Mapping[int, float], *, limit: int = 20) 
     from quarterdeck.backlog.models import Feature
 
     scorer = scorer_for(workspace)
-    loaded = load_inputs(workspace.pk, driver_weights=driver_weights, open_only=True)
+    loaded = load_inputs(
+        workspace.pk, driver_weights=driver_weights, open_only=True, params=scorer.params
+    )
     new_scores = [_clean(t) for t in scorer.totals(loaded.inputs)]
     old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
     new_ranks = ranks(loaded.ids, loaded.statuses, new_scores)
@@ -663,8 +831,8 @@ def matrix(
     )
     total = len(ids)
     ids = ids[:MATRIX_LIMIT]
-    loaded = load_inputs(workspace.pk, feature_ids=ids)
     scorer = scorer_for(workspace)
+    loaded = load_inputs(workspace.pk, feature_ids=ids, params=scorer.params)
     objects = Feature.objects.select_related("squad", "workspace").in_bulk(ids)
     points, unplaced = [], []
     for i, pk in enumerate(loaded.ids):

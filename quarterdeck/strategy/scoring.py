@@ -644,6 +644,11 @@ class Scorer:
         """The total alone: the fast path for ranking."""
         return self.formula.evaluate(_term_values(inputs, self._context))
 
+    def values(self, inputs: FeatureInputs) -> dict[str, Any]:
+        """Every named term of one feature by name (``None`` where missing), without the total:
+        ``self.formula.evaluate(values)`` gives it. The ranking path, like ``total``."""
+        return _term_values(inputs, self._context)
+
     def totals(self, many: Iterable[FeatureInputs]) -> list[float | None]:
         evaluate, ctx = self.formula.evaluate, self._context
         return [evaluate(_term_values(inputs, ctx)) for inputs in many]

@@ -200,3 +200,137 @@ def test_old_insights_decay(acme):
     )
     ranking.recompute_workspace(acme)
     assert Feature.objects.get(pk=feature.pk).demand == pytest.approx(1.0, rel=1e-2)
+
+
+def _anonymous_insight(ws, **kwargs):
+    return InsightFactory(workspace=ws, stakeholder=None, segment=None, **kwargs)
+
+
+def test_near_duplicate_insights_count_once_per_stakeholder(acme):
+    need = NeedFactory(workspace=acme)
+    feature = FeatureFactory(workspace=acme)
+    feature.needs.add(need)
+    first = _anonymous_insight(acme)
+    InsightLinkFactory(need=need, insight=first, importance=2)
+    for _ in range(3):  # anonymous near-duplicates of `first`: the group counts once
+        InsightLinkFactory(
+            need=need, insight=_anonymous_insight(acme, duplicate_of=first), importance=2
+        )
+    # a duplicate from a stakeholder still counts for that stakeholder
+    InsightLinkFactory(
+        need=need,
+        insight=InsightFactory(workspace=acme, stakeholder=StakeholderFactory(workspace=acme)),
+        importance=3,
+    )
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).demand == pytest.approx(2.0 + 3.0, rel=1e-3)
+    breakdown = ranking.feature_breakdown(feature)
+    assert breakdown.term("user_value").value == pytest.approx(5.0, rel=1e-3)
+    assert breakdown.term("user_value").inputs["counted"] == 2
+
+
+def test_anonymous_group_keeps_its_strongest_insight(acme):
+    need = NeedFactory(workspace=acme)
+    feature = FeatureFactory(workspace=acme)
+    feature.needs.add(need)
+    first = _anonymous_insight(acme)
+    InsightLinkFactory(need=need, insight=first, importance=1)
+    InsightLinkFactory(
+        need=need, insight=_anonymous_insight(acme, duplicate_of=first), importance=3
+    )
+    InsightLinkFactory(need=need, insight=_anonymous_insight(acme), importance=1)  # its own
+    ranking.recompute_workspace(acme)
+    assert Feature.objects.get(pk=feature.pk).demand == pytest.approx(3.0 + 1.0, rel=1e-3)
+
+
+@pytest.fixture
+def varied(acme):
+    """Features with every kind of input: weighted segments and stakeholders, old and new,
+    anonymous and duplicate insights, needs shared between features, drivers, key results."""
+    from quarterdeck.testing.factories import SegmentFactory
+
+    now = timezone.now()
+    heavy = SegmentFactory(workspace=acme, key="employer", weight=2.0)
+    light = SegmentFactory(workspace=acme, key="mentor", weight=0.5)
+    people = [
+        StakeholderFactory(workspace=acme, segment=heavy, weight=3.0),
+        StakeholderFactory(workspace=acme, segment=light, weight=1.0),
+        StakeholderFactory(workspace=acme, segment=None, weight=1.5),
+    ]
+    needs = [NeedFactory(workspace=acme) for _ in range(3)]
+    driver = DriverFactory(workspace=acme, weight=1.5)
+    kr = KeyResultFactory(objective=ObjectiveFactory(workspace=acme))
+    features = []
+    for i in range(5):
+        feature = FeatureFactory(workspace=acme)
+        feature.needs.add(needs[i % 3], *(needs[:1] if i == 4 else []))
+        if i % 2:
+            FeatureDriverFactory(feature=feature, driver=driver, contribution=i % 4)
+            feature.key_results.add(kr)
+        if i != 3:
+            EvaluationFactory(feature=feature, effort=i + 1, risk="medium", confidence=0.7)
+        features.append(feature)
+    group_head = None
+    for n, need in enumerate(needs):
+        for j, person in enumerate([*people, people[0], None, None]):
+            insight = InsightFactory(
+                workspace=acme,
+                stakeholder=person,
+                segment=light if (person is None and j == 4) else getattr(person, "segment", None),
+                captured_at=now - dt.timedelta(days=37 * j + 11 * n),
+                duplicate_of=group_head if (person is None and n == 1 and j == 5) else None,
+            )
+            if person is None and n == 1 and j == 4:
+                group_head = insight
+            InsightLinkFactory(need=need, insight=insight, importance=1 + (j + n) % 3)
+    return features
+
+
+@pytest.mark.parametrize("framework", ["value_effort", "rice", "wsjf"])
+def test_bulk_scores_equal_scores_of_inputs_built_insight_by_insight(acme, varied, framework):
+    from quarterdeck.strategy import scoring
+
+    acme.scoring = scoring.ScoringConfig(framework=framework).to_dict()
+    acme.save(update_fields=["scoring"])
+    ranking.recompute_workspace(acme)
+    params = scoring.ScoringParams()
+    detailed = ranking.load_inputs(acme.pk, feature_ids=[f.pk for f in varied], detailed=True)
+    assert any(len(inputs.demand) > 5 for inputs in detailed.inputs)
+    for pk, inputs in zip(detailed.ids, detailed.inputs, strict=True):
+        feature = Feature.objects.get(pk=pk)
+        expected = scoring.compute_score(inputs, framework, params=params)
+        breakdown = ranking.feature_breakdown(feature)
+        if expected.total is None:
+            assert feature.score is None and breakdown.total is None
+        else:
+            assert feature.score == pytest.approx(expected.total, rel=1e-6)
+            assert breakdown.total == pytest.approx(feature.score, rel=1e-6)
+        values = scoring.Scorer(framework, params=params).values(inputs)
+        assert feature.demand == pytest.approx(values["user_value"], rel=1e-6)
+        for term in breakdown.terms:  # the explanation shows the same terms
+            assert term.value == (
+                None if values[term.name] is None else pytest.approx(values[term.name], rel=1e-6)
+            )
+    assert any(Feature.objects.get(pk=pk).score is not None for pk in detailed.ids)
+
+
+def test_bulk_demand_follows_the_workspace_half_life(acme, varied):
+    from quarterdeck.strategy import scoring
+
+    acme.scoring = scoring.ScoringConfig(
+        params=scoring.ScoringParams(half_life_days=None)
+    ).to_dict()
+    acme.save(update_fields=["scoring"])
+    ranking.recompute_workspace(acme)
+    detailed = ranking.load_inputs(acme.pk, feature_ids=[varied[0].pk], detailed=True)
+    no_decay = scoring.Scorer(params=scoring.ScoringParams(half_life_days=None))
+    varied[0].refresh_from_db()
+    assert varied[0].demand == pytest.approx(no_decay.values(detailed.inputs[0])["user_value"])
+
+
+def test_recompute_workspace_queries_do_not_grow_with_features(
+    varied, acme, django_assert_max_num_queries
+):
+    ranking.recompute_workspace(acme)
+    with django_assert_max_num_queries(9):  # nothing changed: reads only
+        assert ranking.recompute_workspace(acme).changed == 0
