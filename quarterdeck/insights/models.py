@@ -101,7 +101,7 @@ class Insight(WorkspaceScopedModel):
     segment = models.ForeignKey(
         Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="insights"
     )
-    captured_at = models.DateTimeField(_("captured"), db_index=True)
+    captured_at = models.DateTimeField(_("captured"))
     captured_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -126,8 +126,10 @@ class Insight(WorkspaceScopedModel):
             )
         ]
         indexes = [
-            models.Index(fields=["workspace", "state", "-captured_at"]),
-            models.Index(fields=["workspace", "-captured_at"]),
+            models.Index(
+                fields=["workspace", "state", "-captured_at", "-id"], name="insight_inbox_state"
+            ),
+            models.Index(fields=["workspace", "-captured_at", "-id"], name="insight_inbox_all"),
         ]
 
     def __str__(self) -> str:
