@@ -56,3 +56,35 @@ def history(workspace, target: models.Model, limit: int = 50):
     return Activity.objects.filter(
         workspace=workspace, target_type=target._meta.model_name, target_id=target.pk
     ).select_related("actor")[:limit]
+
+
+def update(
+    instance: models.Model,
+    *,
+    fields: dict[str, Any],
+    allowed,
+    validate,
+    workspace,
+    by,
+    verb: str = "updated",
+) -> dict[str, list[Any]]:
+    """Set `fields` on `instance`, validate, and save and audit it if anything changed.
+
+    The shared body of every `<entity>_update` service: unknown fields are refused by name;
+    `validate(instance)` raises ValidationError; returns the changes ({field: [old, new]}).
+    """
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    before = snapshot(instance, allowed)
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    validate(instance)
+    changes = diff(instance, before, allowed)
+    if changes:
+        instance.save()
+        record(workspace=workspace, actor=by, verb=verb, target=instance, changes=changes)
+    return changes

@@ -443,25 +443,16 @@ def stakeholder_create(*, workspace, name: str, by=None, email: str = "", **fiel
 
 @transaction.atomic
 def stakeholder_update(*, stakeholder: Stakeholder, by=None, **fields) -> Stakeholder:
-    unknown = set(fields) - set(STAKEHOLDER_FIELDS)
-    if unknown:
-        raise ValidationError({f: _("Unknown field.") for f in unknown})
-    before = activity.snapshot(stakeholder, STAKEHOLDER_FIELDS)
-    for name, value in fields.items():
-        if name == "email":
-            value = (value or "").strip().lower()
-        setattr(stakeholder, name, value)
-    _validate_stakeholder(stakeholder)
-    changes = activity.diff(stakeholder, before, STAKEHOLDER_FIELDS)
-    if changes:
-        stakeholder.save()
-        activity.record(
-            workspace=stakeholder.workspace,
-            actor=by,
-            verb="updated",
-            target=stakeholder,
-            changes=changes,
-        )
+    if "email" in fields:
+        fields["email"] = (fields["email"] or "").strip().lower()
+    activity.update(
+        stakeholder,
+        fields=fields,
+        allowed=STAKEHOLDER_FIELDS,
+        validate=_validate_stakeholder,
+        workspace=stakeholder.workspace,
+        by=by,
+    )
     return stakeholder
 
 

@@ -50,19 +50,14 @@ def squad_create(
 
 @transaction.atomic
 def squad_update(*, squad: Squad, by=None, **fields) -> Squad:
-    unknown = set(fields) - set(SQUAD_FIELDS)
-    if unknown:
-        raise ValidationError({f: _("Unknown field.") for f in unknown})
-    before = activity.snapshot(squad, SQUAD_FIELDS)
-    for name, value in fields.items():
-        setattr(squad, name, value)
-    _validate_squad(squad)
-    changes = activity.diff(squad, before, SQUAD_FIELDS)
-    if changes:
-        squad.save()
-        activity.record(
-            workspace=squad.workspace, actor=by, verb="updated", target=squad, changes=changes
-        )
+    activity.update(
+        squad,
+        fields=fields,
+        allowed=SQUAD_FIELDS,
+        validate=_validate_squad,
+        workspace=squad.workspace,
+        by=by,
+    )
     return squad
 
 

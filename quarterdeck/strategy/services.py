@@ -111,19 +111,15 @@ def driver_create(*, workspace, name: str, by=None, description: str = "", weigh
 
 @transaction.atomic
 def driver_update(*, driver: Driver, by=None, **fields) -> Driver:
-    unknown = set(fields) - set(DRIVER_FIELDS)
-    if unknown:
-        raise ValidationError({f: _("Unknown field.") for f in unknown})
-    before = activity.snapshot(driver, DRIVER_FIELDS)
-    for name, value in fields.items():
-        setattr(driver, name, value)
-    _validate_driver(driver)
-    changes = activity.diff(driver, before, DRIVER_FIELDS)
+    changes = activity.update(
+        driver,
+        fields=fields,
+        allowed=DRIVER_FIELDS,
+        validate=_validate_driver,
+        workspace=driver.workspace,
+        by=by,
+    )
     if changes:
-        driver.save()
-        activity.record(
-            workspace=driver.workspace, actor=by, verb="updated", target=driver, changes=changes
-        )
         workspace_inputs_changed(
             workspace=driver.workspace, reason=_weights_reason(changes, driver)
         )
@@ -157,23 +153,14 @@ def objective_create(*, workspace, title: str, quarter: str, by=None, **fields) 
 
 @transaction.atomic
 def objective_update(*, objective: Objective, by=None, **fields) -> Objective:
-    unknown = set(fields) - set(OBJECTIVE_FIELDS)
-    if unknown:
-        raise ValidationError({f: _("Unknown field.") for f in unknown})
-    before = activity.snapshot(objective, OBJECTIVE_FIELDS)
-    for name, value in fields.items():
-        setattr(objective, name, value)
-    _validate_objective(objective)
-    changes = activity.diff(objective, before, OBJECTIVE_FIELDS)
-    if changes:
-        objective.save()
-        activity.record(
-            workspace=objective.workspace,
-            actor=by,
-            verb="updated",
-            target=objective,
-            changes=changes,
-        )
+    activity.update(
+        objective,
+        fields=fields,
+        allowed=OBJECTIVE_FIELDS,
+        validate=_validate_objective,
+        workspace=objective.workspace,
+        by=by,
+    )
     return objective
 
 
@@ -222,23 +209,14 @@ def key_result_create(
 
 @transaction.atomic
 def key_result_update(*, key_result: KeyResult, by=None, **fields) -> KeyResult:
-    unknown = set(fields) - set(KEY_RESULT_FIELDS)
-    if unknown:
-        raise ValidationError({f: _("Unknown field.") for f in unknown})
-    before = activity.snapshot(key_result, KEY_RESULT_FIELDS)
-    for name, value in fields.items():
-        setattr(key_result, name, value)
-    _validate_key_result(key_result)
-    changes = activity.diff(key_result, before, KEY_RESULT_FIELDS)
-    if changes:
-        key_result.save()
-        activity.record(
-            workspace=key_result.objective.workspace,
-            actor=by,
-            verb="updated",
-            target=key_result,
-            changes=changes,
-        )
+    activity.update(
+        key_result,
+        fields=fields,
+        allowed=KEY_RESULT_FIELDS,
+        validate=_validate_key_result,
+        workspace=key_result.objective.workspace,
+        by=by,
+    )
     return key_result
 
 
