@@ -146,17 +146,12 @@ def _decay_rate(params: scoring.ScoringParams | None) -> float:
     return math.log(2) / half_life if half_life else 0.0
 
 
-def _demand_query(
+def _weighted_links_sql(
     workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
-    """SQL for the counted demand of every need: one row per (need, stakeholder), or per
-    (need, group of near-duplicate insights) for insights without a stakeholder, holding the
-    strongest insight's importance and its weight (segment × stakeholder × recency decay).
-
-    A group is an insight and the insights marked its duplicates (`duplicate_of`), so a
-    stakeholder counts once per need however many near-duplicates they sent, and an anonymous
-    group counts once. Rows: (need_id, stakeholder_id or NULL, importance, weight).
-    """
+    """SQL for every counted insight link of the workspace (of `need_ids` when given) with its
+    weight (segment × stakeholder × recency decay). Columns: link_id, need_id, stakeholder_id,
+    importance, grp (the near-duplicate group of an insight without a stakeholder), weight."""
     from quarterdeck.insights.models import (
         Insight,
         InsightLink,
@@ -183,11 +178,6 @@ def _demand_query(
         need_filter = f" AND l.need_id IN ({', '.join(['%s'] * len(need_ids))})"
         params += need_ids
     sql = f"""
-        SELECT need_id, stakeholder_id, importance, weight FROM (
-            SELECT need_id, stakeholder_id, importance, weight, ROW_NUMBER() OVER (
-                PARTITION BY need_id, stakeholder_id, grp
-                ORDER BY importance * weight DESC, link_id
-            ) AS nth FROM (
                 SELECT l.id AS link_id, l.need_id, i.stakeholder_id, l.importance,
                     CASE WHEN i.stakeholder_id IS NULL
                         THEN COALESCE(i.duplicate_of_id, i.id) END AS grp,
@@ -198,10 +188,98 @@ def _demand_query(
                 LEFT JOIN {quote(Segment._meta.db_table)} g ON g.id = i.segment_id
                 LEFT JOIN {quote(Segment._meta.db_table)} sg ON sg.id = s.segment_id
                 WHERE l.workspace_id = %s AND i.state <> %s{need_filter}
-            ) AS weighted
-        ) AS ranked WHERE nth = 1
     """  # noqa: S608 - table names from models, values as parameters
     return sql, params
+
+
+def _demand_query(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> tuple[str, list]:
+    """SQL for the counted demand of every need: one row per (need, stakeholder), or per
+    (need, group of near-duplicate insights) for insights without a stakeholder, holding the
+    strongest insight's importance and its weight (segment × stakeholder × recency decay).
+
+    A group is an insight and the insights marked its duplicates (`duplicate_of`), so a
+    stakeholder counts once per need however many near-duplicates they sent, and an anonymous
+    group counts once. Rows: (need_id, stakeholder_id or NULL, importance, weight).
+    """
+    weighted, params = _weighted_links_sql(workspace_id, need_ids, now, rate)
+    sql = f"""
+        SELECT need_id, stakeholder_id, importance, weight FROM (
+            SELECT need_id, stakeholder_id, importance, weight, ROW_NUMBER() OVER (
+                PARTITION BY need_id, stakeholder_id, grp
+                ORDER BY importance * weight DESC, link_id
+            ) AS nth FROM ({weighted}) AS weighted
+        ) AS ranked WHERE nth = 1
+    """  # noqa: S608 - built from the SQL above
+    return sql, params
+
+
+def _strongest_sql(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> tuple[str, list]:
+    """The rows of `_demand_query` as (need_id, stakeholder_id, amount, weight), amount being
+    importance × weight. PostgreSQL picks each group's strongest link by hash aggregation: the
+    greatest array [amount, −link id, weight] is the strongest link, the first one on a tie,
+    as the window of `_demand_query` orders them, without sorting every link."""
+    weighted, params = _weighted_links_sql(workspace_id, need_ids, now, rate)
+    if connection.vendor != "postgresql":
+        sql, params = _demand_query(workspace_id, need_ids, now, rate)
+        return (
+            f"SELECT need_id, stakeholder_id, importance * weight AS amount, weight "  # noqa: S608
+            f"FROM ({sql}) AS counted",
+            params,
+        )
+    sql = f"""
+        SELECT need_id, stakeholder_id, best[1] AS amount, best[3] AS weight FROM (
+            SELECT need_id, stakeholder_id,
+                MAX(ARRAY[importance * weight, -(link_id::float8), weight]) AS best
+            FROM ({weighted}) AS weighted
+            GROUP BY need_id, stakeholder_id, grp
+        ) AS strongest
+    """  # noqa: S608 - built from the SQL above
+    return sql, params
+
+
+def _feature_demand(
+    workspace_id: int,
+    feature_needs,
+    need_ids: list[int] | None,
+    now: dt.datetime,
+    rate: float,
+) -> dict[int, tuple[float, float, float]]:
+    """feature id → (user_value, Σ weights, reach) of its counted demand, summed in the database:
+    the strongest insight per need and stakeholder (or anonymous group) as `_counted_demand`
+    keeps it, reach being the distinct stakeholders plus the anonymous groups.
+
+    `feature_needs` is a values_list("feature_id", "need_id") queryset of the features' needs."""
+    if need_ids is not None and not need_ids:
+        return {}
+    try:
+        needs_sql, needs_params = feature_needs.query.sql_with_params()
+    except EmptyResultSet:
+        return {}
+    strongest, params = _strongest_sql(workspace_id, need_ids, now, rate)
+    # Per feature and stakeholder first (anonymous groups together, counted), then per
+    # feature: grouping only, no DISTINCT, so the database can hash instead of sorting.
+    sql = f"""
+        SELECT feature_id, SUM(amount), SUM(weight),
+            SUM(CASE WHEN stakeholder_id IS NULL THEN n ELSE 1 END)
+        FROM (
+            SELECT fn.feature_id, c.stakeholder_id, SUM(c.amount) AS amount,
+                SUM(c.weight) AS weight, COUNT(*) AS n
+            FROM ({needs_sql}) AS fn JOIN ({strongest}) AS c ON c.need_id = fn.need_id
+            GROUP BY fn.feature_id, c.stakeholder_id
+        ) AS per_stakeholder
+        GROUP BY feature_id
+    """  # noqa: S608 - built from the SQL above
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*needs_params, *params])
+        rows = cursor.fetchall()
+    return {
+        feature_id: (float(amount), float(weight), float(reach))
+        for feature_id, amount, weight, reach in rows
+    }
 
 
 def _counted_demand(

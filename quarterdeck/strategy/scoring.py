@@ -15,6 +15,8 @@ Empty lists are data, though: a feature nobody asked for has ``user_value`` 0, n
     need: of several insights with the same ``(need_key, stakeholder_key)`` only the strongest
     counts, so one loud customer cannot outweigh many. Insights without a stakeholder each count.
     Ages below zero count as zero; ``half_life_days=None`` turns decay off. No demand: 0.
+    ``FeatureInputs.user_value`` when given replaces that sum (``FeatureInputs.demand_weight``
+    then gives its Σ weights, for ``impact``): demand aggregated beforehand, e.g. by a database.
 ``reach``
     ``FeatureInputs.reach`` when given, else the number of distinct stakeholders in the demand
     (each insight without a stakeholder counting as one). No demand: 0.
@@ -166,6 +168,10 @@ class FeatureInputs:
     ease: float | None = None
     time_criticality: float | None = None
     risk_reduction: float | None = None
+    # Demand already aggregated (by the database, for ranking many features): ``user_value``
+    # replaces the sum over ``demand`` and ``demand_weight`` its Σ weights (for ``impact``).
+    user_value: float | None = None
+    demand_weight: float | None = None
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -437,6 +443,10 @@ def _term_values(inputs: FeatureInputs, ctx: _Context, *, detail: bool = False) 
     else:
         user_value = demand_weight = 0.0
         stakeholders = 0
+    given_demand = inputs.user_value
+    if given_demand is not None:
+        user_value = given_demand
+        demand_weight = inputs.demand_weight or 0.0
     impact = inputs.impact
     if impact is None and demand_weight > 0:
         impact = user_value / demand_weight
@@ -526,7 +536,7 @@ _DEFINITIONS: dict[str, _Definition] = {
     "time_criticality": _Definition("key results at risk"),
     "risk_reduction": _Definition("company_value", ("company_value",), ("company_value",)),
 }
-_OVERRIDES = ("reach", "impact", "ease", "time_criticality", "risk_reduction")
+_OVERRIDES = ("user_value", "reach", "impact", "ease", "time_criticality", "risk_reduction")
 
 
 def _needed(names: Iterable[str]) -> list[str]:
