@@ -241,45 +241,91 @@ def _strongest_sql(
     return sql, params
 
 
+def _need_totals(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> dict[int, tuple[float, float, int, int]]:
+    """need id → (Σ importance × weight, Σ weight, stakeholders, anonymous groups) of its counted
+    demand (`_strongest_sql`), summed in the database."""
+    strongest, params = _strongest_sql(workspace_id, need_ids, now, rate)
+    sql = f"""
+        SELECT need_id, SUM(amount), SUM(weight), COUNT(stakeholder_id), COUNT(*)
+        FROM ({strongest}) AS counted GROUP BY need_id
+    """  # noqa: S608 - built from the SQL above
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        need_id: (float(amount), float(weight), stakeholders, groups - stakeholders)
+        for need_id, amount, weight, stakeholders, groups in rows
+    }
+
+
+def _stakeholders_of_needs(workspace_id: int, need_ids: list[int]) -> dict[int, set[int]]:
+    """need id → the stakeholders of its counted (not archived) insights."""
+    from quarterdeck.insights.models import InsightLink, InsightState
+
+    found: dict[int, set[int]] = {}
+    for start in range(0, len(need_ids), 10_000):
+        links = (
+            InsightLink.objects.filter(
+                workspace_id=workspace_id, need_id__in=need_ids[start : start + 10_000]
+            )
+            .exclude(insight__state=InsightState.ARCHIVED)
+            .exclude(insight__stakeholder_id=None)
+            .order_by()
+            .values_list("need_id", "insight__stakeholder_id")
+            .distinct()
+        )
+        for need_id, stakeholder_id in _raw_rows(links):
+            found.setdefault(need_id, set()).add(stakeholder_id)
+    return found
+
+
 def _feature_demand(
     workspace_id: int,
-    feature_needs,
+    needs_of: Mapping[int, list[int]],
     need_ids: list[int] | None,
     now: dt.datetime,
     rate: float,
 ) -> dict[int, tuple[float, float, float]]:
-    """feature id → (user_value, Σ weights, reach) of its counted demand, summed in the database:
-    the strongest insight per need and stakeholder (or anonymous group) as `_counted_demand`
-    keeps it, reach being the distinct stakeholders plus the anonymous groups.
+    """feature id → (user_value, Σ weights, reach) of its counted demand: what scoring derives
+    from `_counted_demand`'s items, from per-need sums made in the database (`_need_totals`).
 
-    `feature_needs` is a values_list("feature_id", "need_id") queryset of the features' needs."""
+    A stakeholder counts once in reach however many of the feature's needs they asked for: for
+    features with several needs, the needs' stakeholders are read too (one more query, only
+    when there are such features). Anonymous groups each count."""
     if need_ids is not None and not need_ids:
         return {}
-    try:
-        needs_sql, needs_params = feature_needs.query.sql_with_params()
-    except EmptyResultSet:
-        return {}
-    strongest, params = _strongest_sql(workspace_id, need_ids, now, rate)
-    # Per feature and stakeholder first (anonymous groups together, counted), then per
-    # feature: grouping only, no DISTINCT, so the database can hash instead of sorting.
-    sql = f"""
-        SELECT feature_id, SUM(amount), SUM(weight),
-            SUM(CASE WHEN stakeholder_id IS NULL THEN n ELSE 1 END)
-        FROM (
-            SELECT fn.feature_id, c.stakeholder_id, SUM(c.amount) AS amount,
-                SUM(c.weight) AS weight, COUNT(*) AS n
-            FROM ({needs_sql}) AS fn JOIN ({strongest}) AS c ON c.need_id = fn.need_id
-            GROUP BY fn.feature_id, c.stakeholder_id
-        ) AS per_stakeholder
-        GROUP BY feature_id
-    """  # noqa: S608 - built from the SQL above
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*needs_params, *params])
-        rows = cursor.fetchall()
-    return {
-        feature_id: (float(amount), float(weight), float(reach))
-        for feature_id, amount, weight, reach in rows
-    }
+    totals = _need_totals(workspace_id, need_ids, now, rate)
+    shared = sorted(
+        {
+            n
+            for ns in needs_of.values()
+            if len(ns) > 1
+            for n in ns
+            if n in totals and totals[n][2]  # has stakeholders
+        }
+    )
+    stakeholders_of = _stakeholders_of_needs(workspace_id, shared) if shared else {}
+    demand: dict[int, tuple[float, float, float]] = {}
+    for feature_id, need_list in needs_of.items():
+        if len(need_list) == 1:
+            need = totals.get(need_list[0])
+            if need is not None:
+                demand[feature_id] = (need[0], need[1], float(need[2] + need[3]))
+            continue
+        parts = [totals[n] for n in need_list if n in totals]
+        if not parts:
+            continue
+        people: set[int] = set()
+        for n in need_list:
+            people |= stakeholders_of.get(n, set())
+        demand[feature_id] = (
+            math.fsum([part[0] for part in parts]),
+            math.fsum([part[1] for part in parts]),
+            float(len(people) + sum(part[3] for part in parts)),
+        )
+    return demand
 
 
 def _counted_demand(
@@ -387,16 +433,19 @@ def load_inputs(
     open_only: bool = False,
     params: scoring.ScoringParams | None = None,
     detailed: bool = False,
+    aggregated: bool = False,
 ) -> Loaded:
     """Every feature's score inputs in a few queries, whatever the number of features.
 
     Demand is aggregated in the database (`_counted_demand`): one row per need and stakeholder
     (or anonymous group of near-duplicates), already weighted and decayed with `params`'
     half-life. With `detailed`, demand is one item per linked insight instead (slower; for
-    explaining a few features): both score the same. `driver_weights` overrides stored weights.
+    explaining a few features): both score the same. With `aggregated` (the ranking path), demand
+    is summed per feature in the database too (`_feature_demand`): each FeatureInputs carries
+    user_value, demand_weight and reach instead of demand items, and scores the same.
+    `driver_weights` overrides stored weights.
     """
     from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
-    from quarterdeck.strategy.models import Driver
 
     now = now or timezone.now()
     rate = _decay_rate(params)
@@ -417,15 +466,21 @@ def load_inputs(
         return qs
 
     # Demand: the counted insights of the needs each feature answers.
-    needs_of: dict[int, list[int]] = {}
-    for feature_id, need_id in _raw_rows(
+    feature_needs = (
         scoped(Feature.needs.through.objects.filter(feature__workspace_id=workspace_id))
         .order_by()
         .values_list("feature_id", "need_id")
-    ):
+    )
+    needs_of: dict[int, list[int]] = {}
+    totals_of: dict[int, tuple[float, float, float]] = {}
+    demand_of_need: dict[int, list[scoring.DemandItem]] = {}
+    aggregated = aggregated and not detailed
+    for feature_id, need_id in _raw_rows(feature_needs):
         needs_of.setdefault(feature_id, []).append(need_id)
     need_ids = sorted({n for ns in needs_of.values() for n in ns}) if by_id else None
-    if detailed:
+    if aggregated:
+        totals_of = _feature_demand(workspace_id, needs_of, need_ids, now, rate)
+    elif detailed:
         if need_ids is None:
             need_ids = sorted({n for ns in needs_of.values() for n in ns})
         demand_of_need = _insight_demand(workspace_id, need_ids, now, rate)
@@ -434,27 +489,18 @@ def load_inputs(
 
     # Company value: drivers × weights (one contribution object per driver and level), and key
     # results aimed at.
-    drivers = {
-        pk: (name, weight)
-        for pk, name, weight in Driver.objects.filter(workspace_id=workspace_id).values_list(
-            "id", "name", "weight"
-        )
-    }
-    if driver_weights:
-        drivers = {
-            pk: (name, float(driver_weights.get(pk, weight)))
-            for pk, (name, weight) in drivers.items()
-        }
+    # One query: each contribution row carries its driver's name and weight.
     contributions: dict[tuple[int, int], scoring.DriverContribution] = {}
     drivers_of: dict[int, list[scoring.DriverContribution]] = {}
-    for feature_id, driver_id, contribution in _raw_rows(
+    for feature_id, driver_id, contribution, name, weight in _raw_rows(
         scoped(FeatureDriver.objects.filter(feature__workspace_id=workspace_id))
         .order_by()
-        .values_list("feature_id", "driver_id", "contribution")
+        .values_list("feature_id", "driver_id", "contribution", "driver__name", "driver__weight")
     ):
         item = contributions.get((driver_id, contribution))
         if item is None:
-            name, weight = drivers[driver_id]
+            if driver_weights:
+                weight = float(driver_weights.get(driver_id, weight))
             item = contributions[driver_id, contribution] = scoring.DriverContribution(
                 name, weight, contribution
             )
@@ -487,6 +533,30 @@ def load_inputs(
     inputs = []
     feature_inputs = scoring.FeatureInputs
     for feature_id in ids:
+        if aggregated:
+            totals = totals_of.get(feature_id)
+            if totals is None:
+                inputs.append(
+                    feature_inputs(
+                        empty,
+                        drivers_of.get(feature_id, empty),
+                        krs_of.get(feature_id, empty),
+                        evaluation_of.get(feature_id),
+                    )
+                )
+            else:
+                inputs.append(
+                    feature_inputs(
+                        empty,
+                        drivers_of.get(feature_id, empty),
+                        krs_of.get(feature_id, empty),
+                        evaluation_of.get(feature_id),
+                        reach=totals[2],
+                        user_value=totals[0],
+                        demand_weight=totals[1],
+                    )
+                )
+            continue
         need_list = needs_of.get(feature_id)
         if not need_list:
             demand = empty
@@ -636,7 +706,7 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
     scorer = scorer_for(workspace)
     now = timezone.now()
     started = time.perf_counter()
-    loaded = load_inputs(workspace.pk, now=now, params=scorer.params)
+    loaded = load_inputs(workspace.pk, now=now, params=scorer.params, aggregated=True)
     loaded_at = time.perf_counter()
     seconds = {"load": loaded_at - started}
     new_scores: list[float | None] = []
@@ -728,7 +798,9 @@ def recompute_features(workspace, feature_ids: Iterable[int], *, reason: str = "
 
     scorer = scorer_for(workspace)
     now = timezone.now()
-    loaded = load_inputs(workspace.pk, feature_ids=set(feature_ids), now=now, params=scorer.params)
+    loaded = load_inputs(
+        workspace.pk, feature_ids=set(feature_ids), now=now, params=scorer.params, aggregated=True
+    )
     recorded = changed = 0
     with transaction.atomic():
         old_terms = dict(
@@ -839,7 +911,11 @@ def what_if(workspace, driver_weights: Mapping[int, float], *, limit: int = 20) 
 
     scorer = scorer_for(workspace)
     loaded = load_inputs(
-        workspace.pk, driver_weights=driver_weights, open_only=True, params=scorer.params
+        workspace.pk,
+        driver_weights=driver_weights,
+        open_only=True,
+        params=scorer.params,
+        aggregated=True,
     )
     new_scores = [_clean(t) for t in scorer.totals(loaded.inputs)]
     old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
@@ -910,7 +986,7 @@ def matrix(
     total = len(ids)
     ids = ids[:MATRIX_LIMIT]
     scorer = scorer_for(workspace)
-    loaded = load_inputs(workspace.pk, feature_ids=ids, params=scorer.params)
+    loaded = load_inputs(workspace.pk, feature_ids=ids, params=scorer.params, aggregated=True)
     objects = Feature.objects.select_related("squad", "workspace").in_bulk(ids)
     points, unplaced = [], []
     for i, pk in enumerate(loaded.ids):

@@ -334,3 +334,29 @@ def test_recompute_workspace_queries_do_not_grow_with_features(
     ranking.recompute_workspace(acme)
     with django_assert_max_num_queries(9):  # nothing changed: reads only
         assert ranking.recompute_workspace(acme).changed == 0
+
+
+def test_aggregated_inputs_carry_the_demand_totals_of_the_detailed_ones(acme, varied):
+    from quarterdeck.strategy import scoring
+
+    ids = [f.pk for f in varied]
+    detailed = ranking.load_inputs(acme.pk, feature_ids=ids, detailed=True)
+    for loaded in (
+        ranking.load_inputs(acme.pk, feature_ids=ids, aggregated=True),
+        ranking.load_inputs(acme.pk, aggregated=True),
+        ranking.load_inputs(acme.pk, aggregated=True, open_only=True),
+    ):
+        by_id = dict(zip(loaded.ids, loaded.inputs, strict=True))
+        for pk, inputs in zip(detailed.ids, detailed.inputs, strict=True):
+            aggregated = by_id[pk]
+            assert aggregated.demand == () and aggregated.user_value is not None
+            expected = scoring.Scorer().values(inputs)
+            got = scoring.Scorer().values(aggregated)
+            for name in ("user_value", "reach", "impact"):
+                assert got[name] == pytest.approx(expected[name], rel=1e-9)
+
+
+def test_aggregated_inputs_of_a_feature_without_needs_have_no_demand(setup):
+    loaded = ranking.load_inputs(setup["ws"].pk, feature_ids=[setup["a"].pk], aggregated=True)
+    values = ranking.scorer_for(setup["ws"]).values(loaded.inputs[0])
+    assert values["user_value"] == 0 and values["reach"] == 0 and values["impact"] is None

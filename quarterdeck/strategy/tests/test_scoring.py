@@ -423,3 +423,25 @@ def test_a_formula_over_other_terms_is_refused():
     elsewhere = parse("value + bonus", {"value", "bonus"})
     with pytest.raises(FormulaError, match="unknown term 'bonus' at position 8"):
         Scorer("custom", elsewhere)
+
+
+def test_given_user_value_replaces_the_demand_sum_and_weights_impact():
+    items = [DemandItem(3, 2.0, 1.0, 0.0, "a", "n"), DemandItem(1, 1.0, 1.0, 0.0, None, "n")]
+    derived = Scorer().values(feature(demand=items))
+    given = Scorer().values(
+        feature(
+            user_value=derived["user_value"],
+            demand_weight=derived["user_value"] / derived["impact"],
+            reach=derived["reach"],
+        )
+    )
+    for name in ("user_value", "reach", "impact", "value"):
+        assert given[name] == pytest.approx(derived[name])
+    score = compute_score(feature(user_value=4.0, demand_weight=2.0))
+    assert score.term("user_value").inputs == {"given": 4.0}
+    assert score.term("user_value").formula == "given"
+    assert Scorer().values(feature(user_value=4.0, demand_weight=2.0))["impact"] == 2.0
+
+
+def test_given_user_value_without_weight_leaves_impact_missing():
+    assert Scorer().values(feature(user_value=0.0))["impact"] is None
