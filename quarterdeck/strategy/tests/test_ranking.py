@@ -353,7 +353,7 @@ def test_aggregated_inputs_carry_the_demand_totals_of_the_detailed_ones(acme, va
             expected = scoring.Scorer().values(inputs)
             got = scoring.Scorer().values(aggregated)
             for name in ("user_value", "reach", "impact"):
-                assert got[name] == pytest.approx(expected[name], rel=1e-9)
+                assert got[name] == pytest.approx(expected[name], rel=1e-6)
 
 
 def test_aggregated_inputs_of_a_feature_without_needs_have_no_demand(setup):
