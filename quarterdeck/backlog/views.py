@@ -33,6 +33,7 @@ from quarterdeck.backlog.models import (
 )
 from quarterdeck.core import activity
 from quarterdeck.core.access import get_for, require_write, writer_required
+from quarterdeck.core.forms import apply_errors
 from quarterdeck.core.pagination import paginate
 
 TABS = [
@@ -59,12 +60,6 @@ def _errors(exc: ValidationError) -> dict:
 
 def _message(exc: ValidationError) -> str:
     return " ".join(m for v in _errors(exc).values() for m in v)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    for field, msgs in _errors(exc).items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
 
 
 # --- backlog ----------------------------------------------------------------------------------
@@ -196,7 +191,7 @@ def feature_new(request):
                     workspace=request.workspace, by=request.user, **form.service_kwargs()
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Feature created."))
                 return redirect(feature.get_absolute_url())
@@ -221,7 +216,7 @@ def feature_edit(request, pk):
             try:
                 services.feature_update(feature=feature, by=request.user, **form.service_kwargs())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Feature saved."))
                 return redirect(feature.get_absolute_url())
@@ -375,7 +370,7 @@ def _write(request, pk, tab, form_class, form_name, call, ok_message, form_kwarg
         try:
             call(feature, form)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return _after_write(request, pk, tab, ok_message=ok_message)
     return _after_write(request, pk, tab, form_name=form_name, form=form)
@@ -644,7 +639,7 @@ def request_answer(request, rid):
                 request=req, by=request.user, **form.service_kwargs()
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             answered = True
     if not request.htmx and answered:

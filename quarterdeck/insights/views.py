@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from quarterdeck.core import activity
 from quarterdeck.core.access import get_for, writer_required
+from quarterdeck.core.forms import apply_errors
 from quarterdeck.core.pagination import paginate
 from quarterdeck.insights import selectors, services
 from quarterdeck.insights.forms import (
@@ -60,13 +61,7 @@ def _error_text(exc: ValidationError) -> str:
 
 
 def _form_errors(form, exc: ValidationError, rename: dict | None = None) -> None:
-    """Put a service's ValidationError on the form fields it names."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        field = (rename or {}).get(field, field)
-        form.add_error(field if field in form.fields else None, errors)
+    apply_errors(form, exc, rename)
 
 
 def _toast(response: HttpResponse, message: str, *, undo: str | None = None, level="success"):

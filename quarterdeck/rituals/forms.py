@@ -1,7 +1,6 @@
 """Input parsing for the rituals' pages; the rules live in services."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,17 +9,6 @@ from quarterdeck.backlog.models import Feature, Status
 from quarterdeck.insights.models import Segment, Stakeholder
 from quarterdeck.rituals.models import MeetingKind
 from quarterdeck.squads.models import Squad
-
-
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form (unknown fields go to the top)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error)
-    else:
-        form.add_error(None, exc)
 
 
 class MeetingForm(forms.Form):

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from quarterdeck.accounts.models import Membership
 from quarterdeck.core.access import get_for, require_manage, require_write
+from quarterdeck.core.forms import apply_errors
 from quarterdeck.rituals import feeds, selectors, services
 from quarterdeck.rituals import newsletter as newsletter_lib
 from quarterdeck.rituals.forms import (
@@ -30,7 +31,6 @@ from quarterdeck.rituals.forms import (
     NewsletterForm,
     NotesForm,
     ShareForm,
-    apply_errors,
 )
 from quarterdeck.rituals.models import Meeting, MeetingKind, ShareKind, ShareLink
 

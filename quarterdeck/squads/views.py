@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from quarterdeck.core.access import get_for, require_manage
+from quarterdeck.core.forms import apply_errors
 from quarterdeck.squads import selectors, services
 from quarterdeck.squads.forms import MemberForm, SquadForm
 from quarterdeck.squads.models import Squad, SquadMember
-from quarterdeck.strategy.forms import apply_errors
 
 
 @login_required

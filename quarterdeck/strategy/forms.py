@@ -10,15 +10,6 @@ from quarterdeck.strategy.models import Direction
 MAX_CSV_BYTES = 1_000_000
 
 
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form, field by field."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 def member_choices(workspace):
     from quarterdeck.accounts.models import User
 

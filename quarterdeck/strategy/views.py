@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from quarterdeck.core.access import get_for, require_manage, require_write
+from quarterdeck.core.forms import apply_errors
 from quarterdeck.strategy import selectors, services
 from quarterdeck.strategy.forms import (
     CheckInCsvForm,
@@ -17,7 +18,6 @@ from quarterdeck.strategy.forms import (
     DriverForm,
     KeyResultForm,
     ObjectiveForm,
-    apply_errors,
 )
 from quarterdeck.strategy.models import Driver, KeyResult, Objective
 
