@@ -29,6 +29,13 @@ from scipy import optimize, sparse
 from .text import TextVectorizer
 
 FORMAT_VERSION = 1
+# the nearest-example score looks among the examples of this many most likely needs
+NEAREST_AMONG = 3
+# Small training sets (few links per need) are cheap to cross-validate: there the search also
+# tries stronger penalties and leaving the text block out, which few examples often prefer.
+SMALL_SET = 2000
+SMALL_PENALTIES = (1e-4, 3e-5, 1e-5)
+SMALL_TEXT_WEIGHTS = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -210,17 +217,33 @@ def _centroids(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     return cent
 
 
-def _nearest_sim(Q: np.ndarray, M: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def _nearest_sim(
+    Q: np.ndarray, P: np.ndarray, M: np.ndarray, labels: np.ndarray, k: int = NEAREST_AMONG
+) -> np.ndarray:
+    """Per query, the cosine of its nearest example among the examples of its k most likely
+    needs (the nearest example overall almost always belongs to one of them, at a fraction of
+    the cost of comparing with every example)."""
     out = np.full(len(Q), -1.0, dtype=np.float32)
-    if len(M) == 0:
+    if len(M) == 0 or len(Q) == 0:
         return out
-    for s in range(0, len(Q), chunk):
-        out[s : s + chunk] = (Q[s : s + chunk] @ M.T).max(axis=1)
+    k = min(k, P.shape[1])
+    top = np.argpartition(-P, k - 1, axis=1)[:, :k] if k < P.shape[1] else None
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(P.shape[1] + 1))
+    for c in range(P.shape[1]):
+        rows = order[bounds[c] : bounds[c + 1]]
+        if not len(rows):
+            continue
+        queries = np.flatnonzero((top == c).any(axis=1)) if top is not None else slice(None)
+        if top is not None and not len(queries):
+            continue
+        best = (Q[queries] @ M[rows].T).max(axis=1)
+        out[queries] = np.maximum(out[queries], best)
     return out
 
 
 def _match_features(
-    P: np.ndarray, X: np.ndarray, train_X: np.ndarray, centroids: np.ndarray
+    P: np.ndarray, X: np.ndarray, train_X: np.ndarray, train_y: np.ndarray, centroids: np.ndarray
 ) -> np.ndarray:
     """Scores that describe how well the best need fits (one row per query)."""
     if P.shape[1] == 1:
@@ -231,7 +254,7 @@ def _match_features(
         top1, top2 = part[:, -1], part[:, -2]
         best = P.argmax(axis=1)
     eps = 1e-6
-    nn = _nearest_sim(X, train_X)
+    nn = _nearest_sim(X, P, train_X, train_y)
     cent = np.einsum("ij,ij->i", X, centroids[best])
     return np.column_stack(
         [np.log(top1 + eps), np.log(top1 + eps) - np.log(top2 + eps), nn, cent]
@@ -293,8 +316,13 @@ class Linker:
         y = y.astype(np.int64)
         cfg = self.config
         self.train_texts = list(texts) if texts is not None else None
-        text_weights = cfg.text_weights if texts is not None else (0.0,)
-        grid = [(p, tw) for tw in text_weights for p in cfg.penalties]
+        penalties, text_weights = cfg.penalties, cfg.text_weights
+        if len(X) <= SMALL_SET:
+            penalties = tuple(sorted(set(penalties) | set(SMALL_PENALTIES), reverse=True))
+            text_weights = tuple(sorted(set(text_weights) | set(SMALL_TEXT_WEIGHTS)))
+        if texts is None:
+            text_weights = (0.0,)
+        grid = [(p, tw) for tw in text_weights for p in penalties]
         scores, features, unknown = self._cross_validate(X, y, texts, grid)
         best = max(
             range(len(grid)), key=lambda i: (scores[i], grid[i][0])
@@ -378,7 +406,7 @@ class Linker:
                 known = ~hidden[ytest]
                 correct[gi] += (P[known].argmax(axis=1) == remap[ytest[known]]).sum()
                 counted[gi] += known.sum()
-                F = _match_features(P, X[test], X[train], _centroids(X[train], ytr, len(kept)))
+                F = _match_features(P, X[test], X[train], ytr, _centroids(X[train], ytr, len(kept)))
                 feats[gi].append(F)
                 unk[gi].append(hidden[ytest])
         scores = [float(c / m) if m else 0.0 for c, m in zip(correct, counted, strict=True)]
@@ -471,7 +499,7 @@ class Linker:
             cent = _centroids(train_X, self.train_y, len(self.classes))
             self._serving_cache = (key, train_X, cent)
         _, train_X, cent = self._serving_cache
-        F = _match_features(P, X, train_X, cent)
+        F = _match_features(P, X, train_X, self.train_y, cent)
         Z = np.column_stack([(F - mean) / std, np.ones(len(F))])
         return 1.0 / (1.0 + np.exp(-(Z @ beta)))
 

