@@ -189,6 +189,8 @@ def insight_update(*, insight: Insight, by=None, **fields) -> Insight:
         activity.record(
             workspace=insight.workspace, actor=by, verb="updated", target=insight, changes=changes
         )
+        if "text" in changes:  # its vector, suggestions and duplicates follow the new wording
+            _after_insights_arrive([insight.pk])
     return insight
 
 

@@ -1,6 +1,7 @@
 """Vectors, link suggestions, duplicate groups and themes."""
 
 import datetime as dt
+import uuid
 
 import numpy as np
 from django.db import models
@@ -10,12 +11,39 @@ from django.utils.translation import gettext_lazy as _
 from quarterdeck.core.models import WorkspaceScopedModel
 
 
+def _new_epoch() -> str:
+    return uuid.uuid4().hex
+
+
+class VectorRevision(WorkspaceScopedModel):
+    """The workspace's counter of vector writes.
+
+    Each transaction that stores vectors takes the next revision (the row stays locked until it
+    commits) and stamps it on every row it writes, so revisions become visible in the order they
+    were taken: a process that has loaded the rows up to revision R catches up by reading the rows
+    above R, and misses none. `epoch` is new whenever the counter is; an index built under another
+    epoch is built again."""
+
+    epoch = models.CharField(max_length=32, default=_new_epoch)
+    revision = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["workspace_id"]
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="unique_vector_revision")]
+
+    def __str__(self) -> str:
+        return f"vectors of {self.workspace_id} at revision {self.revision}"
+
+
 class VectorMixin(models.Model):
     """An embedding stored as float16 bytes; `array` gives it back as float32."""
 
     provider = models.CharField(_("provider"), max_length=100)
     dim = models.PositiveIntegerField(_("dimensions"))
     vector = models.BinaryField(_("vector"))
+    revision = models.PositiveBigIntegerField(
+        default=0, help_text=_("The workspace’s vector revision that wrote this row.")
+    )
 
     class Meta:
         abstract = True
@@ -39,7 +67,7 @@ class InsightVector(VectorMixin, WorkspaceScopedModel):
 
     class Meta:
         ordering = ["insight_id"]
-        indexes = [models.Index(fields=["workspace", "provider"])]
+        indexes = [models.Index(fields=["workspace", "provider", "revision"])]
 
     def __str__(self) -> str:
         return f"vector of insight {self.insight_id}"
@@ -59,6 +87,7 @@ class ItemVector(VectorMixin, WorkspaceScopedModel):
 
     class Meta:
         ordering = ["kind", "object_id"]
+        indexes = [models.Index(fields=["workspace", "kind", "provider", "revision"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "kind", "object_id", "provider"], name="unique_item_vector"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 
 from quarterdeck.backlog.models import Feature
 from quarterdeck.insights.models import Insight, Need
-from quarterdeck.linking import services
+from quarterdeck.linking import indexes, services
 from quarterdeck.linking.models import (
-    InsightVector,
     ItemKind,
     LinkingProgress,
     LinkSuggestion,
@@ -49,34 +47,53 @@ def _rank_hits(kind, objects, sims: dict[int, float], matched: set[int], limit: 
     return hits[:limit]
 
 
+def _nearest(workspace, provider: str, kind: str, query, k: int) -> dict[int, float]:
+    """Object id → cosine of the `k` nearest vectors, from this process's index."""
+    return dict(
+        indexes.nearest(workspace_id=workspace.pk, provider=provider, kind=kind, vector=query, k=k)
+    )
+
+
+def _drop_gone(workspace, provider: str, kind: str, sims: dict[int, float], objects) -> None:
+    """Vector hits whose object is gone (deleted): out of the results and out of the index."""
+    present = {obj.pk for obj in objects}
+    gone = [pk for pk in sims if pk not in present]
+    for pk in gone:
+        del sims[pk]
+    if gone:
+        indexes.forget(workspace_id=workspace.pk, provider=provider, kind=kind, ids=gone)
+
+
 def search(workspace, q: str, kinds=SEARCH_KINDS, limit: int = 10) -> dict[str, list[Hit]]:
-    """Insights, needs and features of `workspace` nearest in meaning to `q`, plus those whose
-    words contain it; grouped by kind, best first."""
+    """Insights, needs and features of `workspace` nearest in meaning to `q` (served from the
+    workspace's vector indexes), plus those whose words contain it; grouped by kind, best first."""
     q = (q or "").strip()
     results: dict[str, list[Hit]] = {}
     if not q:
         return results
     query = services.embed_texts([q])[0]
     provider = services.embedder().name
+    pool = limit * 3
     if "insights" in kinds:
-        sims: dict[int, float] = {}
-        rows = list(
-            InsightVector.objects.filter(workspace=workspace, provider=provider).values_list(
-                "insight_id", "vector"
-            )
-        )
-        if rows:
-            M = np.vstack([np.frombuffer(bytes(v), dtype=np.float16) for _, v in rows])
-            scores = M.astype(np.float32) @ query
-            top = np.argsort(-scores)[: limit * 3]
-            sims = {rows[int(j)][0]: float(scores[j]) for j in top}
+        sims = _nearest(workspace, provider, indexes.INSIGHT, query, pool)
         matched = set(
             Insight.objects.filter(workspace=workspace, text__icontains=q).values_list(
                 "pk", flat=True
-            )[: limit * 3]
+            )[:pool]
         )
-        objects = Insight.objects.filter(workspace=workspace, pk__in=set(sims) | matched)
-        objects = objects.select_related("stakeholder", "segment")
+        objects = list(
+            Insight.objects.filter(workspace=workspace, pk__in=set(sims) | matched)
+            .select_related("stakeholder", "segment")
+            .annotate(vector_hash=F("vector__text_hash"), vector_provider=F("vector__provider"))
+        )
+        _drop_gone(workspace, provider, indexes.INSIGHT, sims, objects)
+        for obj in objects:
+            if obj.pk in sims and (
+                obj.vector_provider != provider or obj.vector_hash != services.text_hash(obj.text)
+            ):
+                # The text changed and its new vector is still being computed: the old one no
+                # longer speaks for it.
+                del sims[obj.pk]
         results["insights"] = _rank_hits("insights", objects, sims, matched, limit)
     for kind, model, item_kind in (
         ("needs", Need, ItemKind.NEED),
@@ -84,14 +101,19 @@ def search(workspace, q: str, kinds=SEARCH_KINDS, limit: int = 10) -> dict[str, 
     ):
         if kind not in kinds:
             continue
-        objects = list(model.objects.filter(workspace=workspace))
-        vectors = services.item_vectors(workspace=workspace, kind=item_kind, objects=objects)
-        sims = {pk: float(v @ query) for pk, v in vectors.items()}
+        services.item_vectors_refresh(
+            workspace=workspace,
+            kind=item_kind,
+            objects=model.objects.filter(workspace=workspace).only("pk", "title", "description"),
+        )
+        sims = _nearest(workspace, provider, item_kind, query, pool)
         matched = set(
             model.objects.filter(workspace=workspace)
             .filter(Q(title__icontains=q) | Q(description__icontains=q))
-            .values_list("pk", flat=True)
+            .values_list("pk", flat=True)[:pool]
         )
+        objects = list(model.objects.filter(workspace=workspace, pk__in=set(sims) | matched))
+        _drop_gone(workspace, provider, item_kind, sims, objects)
         results[kind] = _rank_hits(kind, objects, sims, matched, limit)
     return results
 

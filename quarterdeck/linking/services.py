@@ -13,16 +13,17 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quarterdeck.core import activity
 from quarterdeck.insights.models import Insight, InsightLink, InsightState, Need, NeedState
+from quarterdeck.linking import indexes
+from quarterdeck.linking.engine import duplicates, themes
 from quarterdeck.linking.engine.linker import Linker
 from quarterdeck.linking.engine.providers import EmbeddingProvider, get_provider
-from quarterdeck.linking.engine.text import tokens
 from quarterdeck.linking.models import (
     InsightVector,
     ItemKind,
@@ -31,6 +32,7 @@ from quarterdeck.linking.models import (
     LinkSuggestion,
     NotDuplicate,
     Theme,
+    VectorRevision,
     WorkspaceLinker,
 )
 
@@ -39,11 +41,16 @@ log = logging.getLogger(__name__)
 SUGGESTIONS = 3
 # Below this cosine similarity to every need, an insight fits no existing need.
 NO_MATCH_SIMILARITY = 0.3
-# At or above this cosine similarity, two insights say the same thing.
+# At or above this cosine similarity, two insights say the same thing; a little below it, they
+# do when this share of their words is the same (engine.duplicates.is_duplicate).
 DUPLICATE_SIMILARITY = 0.9
-# Insights at least this similar are gathered into one theme; a theme needs THEME_MIN insights.
-THEME_SIMILARITY = 0.45
+DUPLICATE_WORD_OVERLAP = 0.6
+DUPLICATE_NEIGHBOURS = 10
+# An insight belongs to a theme when its cosine to the theme's centre is at least this; a theme
+# needs THEME_MIN insights and is named by its THEME_TERMS most distinctive terms.
+THEME_SIMILARITY = 0.3
 THEME_MIN = 3
+THEME_TERMS = 5
 THEME_MAX_INSIGHTS = 3000
 CHUNK = 200
 # The model is refitted from scratch (hyper-parameters chosen again) when the links grow by half.
@@ -66,7 +73,8 @@ def embedder() -> EmbeddingProvider:
     return get_provider(name)
 
 
-def _hash(text: str) -> str:
+def text_hash(text: str) -> str:
+    """What a stored vector records of the text it was computed from."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -86,38 +94,81 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
 # -------------------------------------------------------------------------------------- vectors
 
 
+def _take_revision(workspace_id: int) -> int:
+    """The workspace's next vector revision, for the rows this transaction writes.
+
+    The counter row stays locked until the transaction ends, so revisions become visible in the
+    order they were taken (what lets each process's index catch up without missing a row)."""
+    assert transaction.get_connection().in_atomic_block, "take a revision inside a transaction"
+    VectorRevision.objects.get_or_create(workspace_id=workspace_id)
+    VectorRevision.objects.filter(workspace_id=workspace_id).update(
+        revision=F("revision") + 1, updated_at=timezone.now()
+    )
+    return VectorRevision.objects.values_list("revision", flat=True).get(workspace_id=workspace_id)
+
+
+def _store_insight_vectors(provider: str, rows: Sequence[tuple[Insight, np.ndarray]]) -> None:
+    """Write (or rewrite) the vectors of insights, stamped with a new revision per workspace."""
+    by_workspace: dict[int, list[tuple[Insight, np.ndarray]]] = defaultdict(list)
+    for insight, row in rows:
+        by_workspace[insight.workspace_id].append((insight, row))
+    for workspace_id, pairs in by_workspace.items():
+        with transaction.atomic():
+            revision = _take_revision(workspace_id)
+            ids = [insight.pk for insight, _row in pairs]
+            # Read under the counter's lock: a concurrent writer of these rows has committed.
+            existing = dict(
+                InsightVector.objects.filter(insight_id__in=ids).values_list("insight_id", "pk")
+            )
+            alive = set(Insight.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            now = timezone.now()
+            updates, creates = [], []
+            for insight, row in pairs:
+                if insight.pk not in alive:
+                    continue
+                vector = InsightVector(
+                    pk=existing.get(insight.pk),
+                    workspace_id=workspace_id,
+                    insight_id=insight.pk,
+                    provider=provider,
+                    dim=len(row),
+                    vector=InsightVector.pack(row),
+                    text_hash=text_hash(insight.text),
+                    revision=revision,
+                    updated_at=now,
+                )
+                (updates if vector.pk else creates).append(vector)
+            InsightVector.objects.bulk_update(
+                updates,
+                ["provider", "dim", "vector", "text_hash", "revision", "updated_at"],
+                batch_size=500,
+            )
+            InsightVector.objects.bulk_create(creates, batch_size=500)
+
+
 def insight_vectors(*, insights: Sequence[Insight]) -> dict[int, np.ndarray]:
     """The vector of each insight, computing (and storing) the missing or outdated ones."""
     provider = embedder()
     if not insights:
         return {}
     stored = {
-        v.insight_id: v
-        for v in InsightVector.objects.filter(
+        insight_id: (stored_hash, blob)
+        for insight_id, stored_hash, blob in InsightVector.objects.filter(
             insight_id__in=[i.pk for i in insights], provider=provider.name
-        )
+        ).values_list("insight_id", "text_hash", "vector")
     }
     result: dict[int, np.ndarray] = {}
     todo = []
     for insight in insights:
-        vector = stored.get(insight.pk)
-        if vector is not None and vector.text_hash == _hash(insight.text):
-            result[insight.pk] = vector.array
+        stored_hash, blob = stored.get(insight.pk, ("", b""))
+        if stored_hash == text_hash(insight.text):
+            result[insight.pk] = np.frombuffer(bytes(blob), dtype=np.float16).astype(np.float32)
         else:
             todo.append(insight)
     if todo:
         matrix = provider.embed([i.text for i in todo])
+        _store_insight_vectors(provider.name, list(zip(todo, matrix, strict=True)))
         for insight, row in zip(todo, matrix, strict=True):
-            InsightVector.objects.update_or_create(
-                insight=insight,
-                defaults={
-                    "workspace_id": insight.workspace_id,
-                    "provider": provider.name,
-                    "dim": len(row),
-                    "vector": InsightVector.pack(row),
-                    "text_hash": _hash(insight.text),
-                },
-            )
             result[insight.pk] = row.astype(np.float32)
     return result
 
@@ -126,37 +177,62 @@ def _item_text(obj) -> str:
     return f"{obj.title}\n{obj.description or ''}".strip()
 
 
-def item_vectors(*, workspace, kind: str, objects: Sequence) -> dict[int, np.ndarray]:
-    """Vectors of needs or features (title + description), kept up to date by text hash."""
+def item_vectors_refresh(*, workspace, kind: str, objects: Sequence) -> None:
+    """Compute and store the vectors of the needs or features (title + description) that have
+    none yet or whose text changed since."""
     provider = embedder()
-    stored = {
-        v.object_id: v
-        for v in ItemVector.objects.filter(workspace=workspace, kind=kind, provider=provider.name)
-    }
-    result: dict[int, np.ndarray] = {}
-    todo = []
-    for obj in objects:
-        vector = stored.get(obj.pk)
-        if vector is not None and vector.text_hash == _hash(_item_text(obj)):
-            result[obj.pk] = vector.array
-        else:
-            todo.append(obj)
-    if todo:
-        matrix = provider.embed([_item_text(o) for o in todo])
+    stored = dict(
+        ItemVector.objects.filter(
+            workspace=workspace, kind=kind, provider=provider.name
+        ).values_list("object_id", "text_hash")
+    )
+    todo = [obj for obj in objects if stored.get(obj.pk) != text_hash(_item_text(obj))]
+    if not todo:
+        return
+    matrix = provider.embed([_item_text(o) for o in todo])
+    with transaction.atomic():
+        revision = _take_revision(workspace.pk)
+        existing = dict(
+            ItemVector.objects.filter(
+                workspace=workspace,
+                kind=kind,
+                provider=provider.name,
+                object_id__in=[o.pk for o in todo],
+            ).values_list("object_id", "pk")
+        )
+        now = timezone.now()
+        updates, creates = [], []
         for obj, row in zip(todo, matrix, strict=True):
-            ItemVector.objects.update_or_create(
+            vector = ItemVector(
+                pk=existing.get(obj.pk),
                 workspace=workspace,
                 kind=kind,
                 object_id=obj.pk,
                 provider=provider.name,
-                defaults={
-                    "dim": len(row),
-                    "vector": ItemVector.pack(row),
-                    "text_hash": _hash(_item_text(obj)),
-                },
+                dim=len(row),
+                vector=ItemVector.pack(row),
+                text_hash=text_hash(_item_text(obj)),
+                revision=revision,
+                updated_at=now,
             )
-            result[obj.pk] = row.astype(np.float32)
-    return result
+            (updates if vector.pk else creates).append(vector)
+        ItemVector.objects.bulk_update(
+            updates, ["dim", "vector", "text_hash", "revision", "updated_at"], batch_size=500
+        )
+        ItemVector.objects.bulk_create(creates, batch_size=500)
+
+
+def item_vectors(*, workspace, kind: str, objects: Sequence) -> dict[int, np.ndarray]:
+    """Vectors of needs or features (title + description), kept up to date by text hash."""
+    item_vectors_refresh(workspace=workspace, kind=kind, objects=objects)
+    wanted = {obj.pk for obj in objects}
+    return {
+        object_id: np.frombuffer(bytes(blob), dtype=np.float16).astype(np.float32)
+        for object_id, blob in ItemVector.objects.filter(
+            workspace=workspace, kind=kind, provider=embedder().name
+        ).values_list("object_id", "vector")
+        if object_id in wanted
+    }
 
 
 def need_profiles(*, workspace) -> tuple[list[Need], np.ndarray]:
@@ -385,6 +461,7 @@ def insights_process(*, workspace_id: int, insight_ids: Sequence[int]) -> None:
     )
     try:
         if insights:
+            insight_vectors(insights=insights)  # stored and committed before anything reads them
             suggestions_compute(workspace=workspace, insights=insights)
             duplicates_detect(workspace=workspace, insights=insights)
     finally:
@@ -473,84 +550,120 @@ def progress_advance(*, workspace_id: int, count: int) -> None:
 # ----------------------------------------------------------------------------------- duplicates
 
 
-def _group_root(insight: Insight) -> Insight:
-    return insight.duplicate_of if insight.duplicate_of_id else insight
+def _texts_of(workspace):
+    def texts(ids: list) -> dict[int, str]:
+        return dict(
+            Insight.objects.filter(workspace=workspace, pk__in=ids).values_list("pk", "text")
+        )
+
+    return texts
 
 
 def duplicates_detect(*, workspace, insights: Sequence[Insight]) -> int:
     """Group each insight with the most similar earlier insight saying the same thing.
 
-    The group's first insight stays the root; the others point to it with `duplicate_of`.
-    Nothing is deleted, and a pair marked "not a duplicate" is never grouped again."""
-    provider = embedder()
+    Candidates are the insight's nearest neighbours in the workspace's vector index, judged by
+    the engine's duplicate rule. The group's first insight stays the root; the others point to it
+    with `duplicate_of`. Nothing is deleted, and a pair marked "not a duplicate" is never grouped
+    again."""
     insights = [i for i in insights if not i.duplicate_of_id]
     if not insights:
         return 0
+    provider = embedder().name
     vectors = insight_vectors(insights=insights)
-    others = list(
-        InsightVector.objects.filter(workspace=workspace, provider=provider.name).values_list(
-            "insight_id", "vector"
+    ids = [i.pk for i in insights]
+    with indexes.vector_index(
+        workspace_id=workspace.pk, provider=provider, kind=indexes.INSIGHT
+    ) as index:
+        if index is None:
+            return 0
+        matches = duplicates.index_duplicates(
+            index,
+            np.vstack([vectors[i.pk] for i in insights]),
+            ids,
+            [i.text for i in insights],
+            texts_of=_texts_of(workspace),
+            threshold=DUPLICATE_SIMILARITY,
+            lexical_threshold=DUPLICATE_WORD_OVERLAP,
+            k=DUPLICATE_NEIGHBOURS,
         )
-    )
-    if len(others) < 2:
+    candidates = {other_id for row in matches for other_id, _sim in row}
+    if not candidates:
         return 0
-    other_ids = np.array([o[0] for o in others])
-    M = np.vstack([np.frombuffer(bytes(o[1]), dtype=np.float16) for o in others]).astype(np.float32)
-    refused = set(
-        NotDuplicate.objects.filter(workspace=workspace).values_list("insight_id", "other_id")
-    )
+    # captured_at and duplicate_of of every insight in play, read once
     meta = {
-        row[0]: row
-        for row in Insight.objects.filter(workspace=workspace).values_list(
-            "pk", "captured_at", "duplicate_of_id"
-        )
+        pk: (captured_at, root_id)
+        for pk, captured_at, root_id in Insight.objects.filter(
+            workspace=workspace, pk__in=candidates | set(ids)
+        ).values_list("pk", "captured_at", "duplicate_of_id")
     }
+    gone = candidates - set(meta)
+    if gone:
+        indexes.forget(
+            workspace_id=workspace.pk, provider=provider, kind=indexes.INSIGHT, ids=list(gone)
+        )
+    refused = set(
+        NotDuplicate.objects.filter(workspace=workspace)
+        .filter(Q(insight_id__in=ids) | Q(other_id__in=ids))
+        .values_list("insight_id", "other_id")
+    )
+    # the insights in play that head a group already
+    heads = set(
+        Insight.objects.filter(workspace=workspace, duplicate_of_id__in=set(meta)).values_list(
+            "duplicate_of_id", flat=True
+        )
+    )
+    loaded = {i.pk: i for i in insights}
+    loaded.update(
+        Insight.objects.filter(workspace=workspace).in_bulk(
+            {root_id or pk for pk, (_at, root_id) in meta.items()} - set(loaded)
+        )
+    )
     grouped = 0
-    for insight in insights:
-        sims = M @ vectors[insight.pk]
-        order = np.argsort(-sims)[:10]
-        for j in order:
-            other_id = int(other_ids[j])
-            if sims[j] < DUPLICATE_SIMILARITY:
+    with transaction.atomic():
+        for insight, row in zip(insights, matches, strict=True):
+            for other_id, _similarity in row:
+                if other_id not in meta:
+                    continue
+                if (insight.pk, other_id) in refused or (other_id, insight.pk) in refused:
+                    continue
+                root_id = meta[other_id][1] or other_id
+                if root_id == insight.pk:
+                    continue
+                if insight.pk in heads:
+                    # This insight already heads a group: the later of the two joins the other.
+                    break
+                root = loaded[root_id]
+                if (
+                    (insight.captured_at, insight.pk) < (root.captured_at, root.pk)
+                    and not meta[other_id][1]
+                    and other_id not in heads
+                ):
+                    # The new arrival is older: it becomes the root of the pair.
+                    Insight.objects.filter(pk=other_id).update(duplicate_of=insight)
+                    meta[other_id] = (meta[other_id][0], insight.pk)
+                    heads.add(insight.pk)
+                    activity.record(
+                        workspace=workspace,
+                        actor=None,
+                        verb="grouped_duplicate",
+                        target=root,
+                        message=insight.summary,
+                    )
+                else:
+                    Insight.objects.filter(pk=insight.pk).update(duplicate_of=root)
+                    insight.duplicate_of = root
+                    meta[insight.pk] = (insight.captured_at, root.pk)
+                    heads.add(root.pk)
+                    activity.record(
+                        workspace=workspace,
+                        actor=None,
+                        verb="grouped_duplicate",
+                        target=insight,
+                        message=root.summary,
+                    )
+                grouped += 1
                 break
-            if other_id == insight.pk or other_id not in meta:
-                continue
-            if (insight.pk, other_id) in refused or (other_id, insight.pk) in refused:
-                continue
-            root_id = meta[other_id][2] or other_id
-            if root_id == insight.pk:
-                continue
-            has_followers = any(m[2] == insight.pk for m in meta.values())
-            if has_followers:
-                # This insight already heads a group: the later of the two joins the other.
-                break
-            root = Insight.objects.get(pk=root_id)
-            if (insight.captured_at, insight.pk) < (root.captured_at, root.pk) and not meta[
-                other_id
-            ][2]:
-                # The new arrival is older: it becomes the root of the pair.
-                Insight.objects.filter(pk=other_id).update(duplicate_of=insight)
-                meta[other_id] = (other_id, meta[other_id][1], insight.pk)
-                activity.record(
-                    workspace=workspace,
-                    actor=None,
-                    verb="grouped_duplicate",
-                    target=root,
-                    message=insight.summary,
-                )
-            else:
-                Insight.objects.filter(pk=insight.pk).update(duplicate_of=root)
-                insight.duplicate_of = root
-                meta[insight.pk] = (insight.pk, insight.captured_at, root.pk)
-                activity.record(
-                    workspace=workspace,
-                    actor=None,
-                    verb="grouped_duplicate",
-                    target=insight,
-                    message=root.summary,
-                )
-            grouped += 1
-            break
     return grouped
 
 
@@ -582,44 +695,7 @@ def duplicate_ungroup(*, insight: Insight, by) -> Insight:
 
 # --------------------------------------------------------------------------------------- themes
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers him his how i if in into is it its itself just me more most my
-    no nor not now of off on once only or other our ours out over own same she should so some such
-    than that the their theirs them then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your yours im
-    dont cant ive get got also really still like would could one want need please thanks thank
-    would us use using""".split()
-)
 
-
-def _terms(texts: Sequence[str]) -> list[Counter]:
-    return [
-        Counter(t for t in tokens(text) if t not in STOPWORDS and len(t) > 2 and not t.isdigit())
-        for text in texts
-    ]
-
-
-def _cluster(X: np.ndarray, threshold: float, min_size: int) -> list[list[int]]:
-    """Densest-first grouping: the insight with the most close neighbours gathers them, again and
-    again, until no group of `min_size` is left."""
-    S = X @ X.T
-    close = S >= threshold
-    free = np.ones(len(X), dtype=bool)
-    clusters = []
-    while free.sum() >= min_size:
-        counts = (close & free[None, :] & free[:, None]).sum(axis=1)
-        centre = int(np.argmax(counts))
-        if counts[centre] < min_size:
-            break
-        members = np.flatnonzero(close[centre] & free)
-        clusters.append(members.tolist())
-        free[members] = False
-    return clusters
-
-
-@transaction.atomic
 def themes_compute(*, workspace) -> list[Theme]:
     """Cluster the new, unlinked insights into named themes (replacing the earlier ones that were
     not turned into needs)."""
@@ -633,45 +709,37 @@ def themes_compute(*, workspace) -> list[Theme]:
         .select_related("segment")
         .order_by("-captured_at")[:THEME_MAX_INSIGHTS]
     )
-    Theme.objects.filter(workspace=workspace, need__isnull=True).delete()
-    if len(insights) < THEME_MIN:
-        return []
-    vectors = insight_vectors(insights=insights)
-    X = np.vstack([vectors[i.pk] for i in insights])
-    counters = _terms([i.text for i in insights])
-    df = Counter()
-    for c in counters:
-        df.update(c.keys())
-    n = len(insights)
-    themes = []
-    for members in _cluster(X, THEME_SIMILARITY, THEME_MIN):
-        tf = Counter()
-        for m in members:
-            tf.update(set(counters[m]))
-        size = len(members)
-        # Words frequent in this theme and rare elsewhere (boilerplate shared by all scores 0).
-        scored = sorted(
-            tf,
-            key=lambda t: (-(tf[t] / size - (df[t] - tf[t]) / max(1, n - size)), t),
+    found: list[themes.Theme] = []
+    if len(insights) >= THEME_MIN:
+        vectors = insight_vectors(insights=insights)
+        found = themes.cluster_themes(
+            np.vstack([vectors[i.pk] for i in insights]),
+            [i.text for i in insights],
+            min_size=THEME_MIN,
+            min_similarity=THEME_SIMILARITY,
+            n_terms=THEME_TERMS,
         )
-        terms = scored[:5]
-        centroid = _normalise(X[members].mean(axis=0))
-        closest = sorted(members, key=lambda m: -float(X[m] @ centroid))
-        quotes = [{"id": insights[m].pk, "text": insights[m].summary} for m in closest[:3]]
-        segments = Counter(
-            (insights[m].segment.name if insights[m].segment else _("No segment")) for m in members
-        )
-        theme = Theme.objects.create(
-            workspace=workspace,
-            name=" · ".join(terms[:3]) or quotes[0]["text"][:60],
-            terms=terms,
-            quotes=quotes,
-            segment_counts=dict(segments.most_common()),
-            size=len(members),
-        )
-        theme.insights.set([insights[m].pk for m in closest])
-        themes.append(theme)
-    return themes
+    stored = []
+    with transaction.atomic():
+        Theme.objects.filter(workspace=workspace, need__isnull=True).delete()
+        for found_theme in found:
+            members = [insights[m] for m in found_theme.members]
+            quotes = [
+                {"id": insights[m].pk, "text": insights[m].summary}
+                for m in found_theme.representatives
+            ]
+            segments = Counter((i.segment.name if i.segment else _("No segment")) for i in members)
+            theme = Theme.objects.create(
+                workspace=workspace,
+                name=found_theme.name[:200],
+                terms=found_theme.terms,
+                quotes=quotes,
+                segment_counts=dict(segments.most_common()),
+                size=len(members),
+            )
+            theme.insights.set([i.pk for i in members])
+            stored.append(theme)
+    return stored
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 Pure Python + numpy/scipy (+ onnxruntime/tokenizers for the default model); no Django here.
 """
 
-from .duplicates import duplicate_groups, duplicate_pairs, nearest
+from .duplicates import duplicate_groups, duplicate_pairs, index_duplicates, is_duplicate, nearest
 from .evaluate import evaluate_duplicates, evaluate_linking, read_labelled_csv
 from .index import VectorIndex
 from .linker import Linker, LinkerConfig, LinkResult, Suggestion
@@ -35,6 +35,8 @@ __all__ = [
     "evaluate_duplicates",
     "evaluate_linking",
     "get_provider",
+    "index_duplicates",
+    "is_duplicate",
     "nearest",
     "read_labelled_csv",
 ]

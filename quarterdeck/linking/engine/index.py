@@ -4,8 +4,10 @@ Vectors are stored as int8 with one float scale per row (a quarter of float32's 
 384-d vectors take about 390 MB). Up to ``flat_limit`` vectors every query scans all of them
 (exact up to the int8 rounding). Past it, the index trains an inverted file: spherical k-means
 centres (the coarse quantizer) and one list of rows per centre; a query scans the rows of its
-``nprobe`` nearest lists. ``add`` / ``remove`` are incremental; ``rebuild()`` re-trains the centres
-(worth it after the collection has grown several times since the last training).
+``nprobe`` nearest lists. ``add`` / ``remove`` are incremental (``add`` of a known id replaces its
+vector); ``rebuild()`` re-trains the centres, which ``add`` does by itself once the collection has
+grown ``retrain_growth`` times since the last training. A bulk load passes ``defer_training=True``
+to each ``add`` and calls ``rebuild()`` once at the end, so the centres are trained on all the rows.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ class VectorIndex:
         flat_limit: int = 50_000,
         nlist: int | None = None,
         nprobe: int | None = None,
+        retrain_growth: float = 4.0,
     ):
         self.dim = dim
         self.flat_limit = flat_limit
+        self.retrain_growth = retrain_growth
+        self._trained_on = 0  # live rows when the centres were trained
         self._nlist = nlist
         self._nprobe = nprobe
         self._codes = np.zeros((0, dim), dtype=np.int8)
@@ -55,6 +60,12 @@ class VectorIndex:
     def __contains__(self, item: Hashable) -> bool:
         return item in self._slots
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the rows and lists (roughly)."""
+        lists = sum(len(lst) for lst in self._lists) * 8
+        return self._codes.nbytes + self._scales.nbytes + self._slot_list.nbytes + lists
+
     # -- writes -------------------------------------------------------------------
     def _grow(self, needed: int) -> None:
         capacity = len(self._codes)
@@ -68,8 +79,13 @@ class VectorIndex:
         self._alive = np.concatenate([self._alive, np.zeros(new_cap - capacity, bool)])
         self._slot_list = np.concatenate([self._slot_list, -np.ones(new_cap - capacity, np.int32)])
 
-    def add(self, ids: Sequence[Hashable], vectors: np.ndarray) -> None:
-        """Insert or replace vectors by id."""
+    def add(
+        self, ids: Sequence[Hashable], vectors: np.ndarray, *, defer_training: bool = False
+    ) -> None:
+        """Insert or replace vectors by id.
+
+        With ``defer_training`` the index stays as it is trained (flat, or its current lists)
+        even when it has grown past ``flat_limit``: call ``rebuild()`` after the last batch."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one add()")
@@ -94,7 +110,12 @@ class VectorIndex:
         self._alive[slots_arr] = True
         if self.centres is not None:
             self._assign(slots_arr, vectors)
-        elif len(self._slots) > self.flat_limit:
+        if defer_training:
+            return
+        size = len(self._slots)
+        if self.centres is None and size > self.flat_limit:
+            self.rebuild()
+        elif self.centres is not None and size >= self.retrain_growth * self._trained_on:
             self.rebuild()
 
     def remove(self, ids: Sequence[Hashable]) -> None:
@@ -125,8 +146,13 @@ class VectorIndex:
         n = len(live)
         if n <= self.flat_limit and self._nlist is None:
             self.centres, self._lists = None, []
+            self._slot_list[:] = -1
+            self._trained_on = 0
             return
-        nlist = self._nlist or int(min(1024, max(16, round(math.sqrt(n)))))
+        if n == 0:
+            self.centres, self._lists, self._trained_on = None, [], 0
+            return
+        nlist = min(n, self._nlist or int(min(1024, max(16, round(math.sqrt(n))))))
         rng = np.random.default_rng(seed)
         train = self._decode(rng.choice(live, size=min(sample, n), replace=False))
         centres = train[rng.choice(len(train), size=nlist, replace=False)].copy()
@@ -141,6 +167,7 @@ class VectorIndex:
         self.centres = centres.astype(np.float32)
         self._lists = [array("q") for _ in range(nlist)]
         self._free_reused = False
+        self._trained_on = n
         for s in range(0, n, 65536):
             chunk = live[s : s + 65536]
             self._assign(chunk, self._decode(chunk))

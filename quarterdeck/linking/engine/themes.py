@@ -1,6 +1,7 @@
 """Themes: cluster the vectors of unlinked insights and name each cluster.
 
-Spherical k-means (k-means++ seeding, cosine), small clusters dropped as noise, then a name from
+Spherical k-means (k-means++ seeding, cosine), rows far from their cluster's centre and small
+clusters dropped as noise, then a name from
 the cluster's most distinctive words (class-based TF-IDF against all the texts) and the texts
 closest to its centre as representatives.
 """
@@ -68,6 +69,22 @@ def _kmeans(
     return assign, centres
 
 
+def _trim(X: np.ndarray, members: np.ndarray, min_similarity: float) -> np.ndarray:
+    """The members whose cosine to the centre of the *other* members is at least
+    ``min_similarity``; the farthest go first, a tenth at a time, as the centre moves without
+    them."""
+    while len(members) > 1:
+        rest = X[members].sum(axis=0)[None, :] - X[members]
+        norms = np.maximum(np.linalg.norm(rest, axis=1), 1e-12)
+        sims = np.einsum("ij,ij->i", X[members], rest) / norms
+        below = np.flatnonzero(sims < min_similarity)
+        if not len(below):
+            break
+        worst = below[np.argsort(sims[below])][: max(1, len(members) // 10)]
+        members = np.delete(members, worst)
+    return members
+
+
 def _terms(
     texts: Sequence[str], assign: np.ndarray, clusters: list[int], top: int
 ) -> dict[int, list[str]]:
@@ -112,11 +129,14 @@ def cluster_themes(
     min_size: int = 3,
     n_terms: int = 4,
     n_representatives: int = 3,
+    min_similarity: float = 0.0,
     seed: int = 0,
 ) -> list[Theme]:
     """Themes among the given (unlinked) insights, largest first; rows in no theme are left out.
 
-    ``n_themes`` defaults to about √(n/2), at most 50.
+    ``n_themes`` defaults to about √(n/2), at most 50. A row whose cosine to its cluster's
+    centre is below ``min_similarity`` belongs to no theme (k-means places every row somewhere,
+    even one that speaks of nothing else in the set).
     """
     X = np.asarray(vectors, dtype=np.float32)
     n = len(X)
@@ -126,6 +146,14 @@ def cluster_themes(
     k = max(1, min(k, 50, n // max(min_size, 1) or 1))
     assign, centres = _kmeans(X, k, np.random.default_rng(seed))
     sims = np.einsum("ij,ij->i", X, centres[assign])
+    if min_similarity > 0:
+        for c in range(k):
+            kept = _trim(X, np.flatnonzero(assign == c), min_similarity)
+            assign[(assign == c) & ~np.isin(np.arange(n), kept)] = -1
+            if len(kept):
+                m = X[kept].sum(axis=0)
+                centres[c] = m / (np.linalg.norm(m) or 1.0)
+        sims = np.einsum("ij,ij->i", X, centres[np.maximum(assign, 0)])
     clusters = [c for c in range(k) if (assign == c).sum() >= min_size]
     terms = _terms(texts, assign, clusters, n_terms)
     themes = []

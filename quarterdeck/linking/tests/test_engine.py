@@ -18,6 +18,8 @@ from quarterdeck.linking.engine import (
     duplicate_groups,
     evaluate_linking,
     get_provider,
+    index_duplicates,
+    is_duplicate,
     nearest,
     read_labelled_csv,
 )
@@ -153,6 +155,55 @@ def test_duplicate_groups_and_nearest():
     assert idx[0, 0] in (1, 4)
 
 
+def test_the_duplicate_rule_takes_near_misses_with_the_same_words():
+    same = {"add", "dark", "mode", "to", "the", "app"}
+    assert is_duplicate(0.95)
+    assert not is_duplicate(0.85)
+    assert is_duplicate(0.85, same, same | {"mobile"})
+    assert not is_duplicate(0.85, same, {"invoices", "are", "late"})
+    assert not is_duplicate(0.75, same, same)
+
+
+def test_index_duplicates_finds_stored_copies_but_never_the_row_itself():
+    provider = TfidfProvider()
+    stored = [
+        "Please add a dark mode to the mobile app",
+        "Calendar sync with Outlook is missing",
+        "The export to PDF button does nothing",
+    ]
+    index = VectorIndex(provider.dim)
+    index.add([10, 11, 12], provider.embed(stored))
+    new = [
+        "please add dark mode in the mobile app",  # cosine about 0.83, most words shared
+        "The export to PDF button does nothing",  # row 12 itself, already in the index
+    ]
+    asked = []
+
+    def texts_of(ids):
+        asked.append(list(ids))
+        return {i: stored[i - 10] for i in ids}
+
+    found = index_duplicates(index, provider.embed(new), [20, 12], new, texts_of=texts_of)
+    assert [[i for i, _ in row] for row in found] == [[10], []]
+    assert asked == [[10]]  # one look-up, for the near miss only
+    # Without texts only the cosine counts.
+    assert index_duplicates(index, provider.embed(new[:1]), [20]) == [[]]
+
+
+def test_themes_leave_out_a_row_far_from_its_theme():
+    provider = TfidfProvider()
+    texts = [
+        "The checkout page crashes when I pay by card",
+        "Checkout crashes every time I pay with my card",
+        "Paying by card makes the checkout page crash",
+        "I love the new colours",
+    ]
+    X = provider.embed(texts)
+    assert [len(t.members) for t in cluster_themes(X, texts, min_size=3)] == [4]
+    (theme,) = cluster_themes(X, texts, min_size=3, min_similarity=0.3)
+    assert theme.members == [0, 1, 2] and "checkout" in theme.terms
+
+
 def test_themes_group_similar_insights_and_name_them():
     provider = TfidfProvider()
     texts, _ = _training()
@@ -182,6 +233,24 @@ def test_index_add_remove_query(flat_limit):
     index.add(["i8"], X[9:10])  # replacing an id moves it
     assert index.query(X[9], k=2)[0][0][0] in {"i8", "i9"}
     assert len(index) == 300
+
+
+def test_index_bulk_load_trains_once_and_growth_retrains():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2000, 16)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    index = VectorIndex(16, flat_limit=100, retrain_growth=2.0)
+    for s in range(0, 1000, 250):
+        index.add(range(s, s + 250), X[s : s + 250], defer_training=True)
+    assert index.centres is None  # still flat: training waits for the last batch
+    index.rebuild()
+    assert index.centres is not None and index._trained_on == 1000
+    index.add(range(1000, 1900), X[1000:1900])
+    assert index._trained_on == 1000
+    index.add(range(1900, 2000), X[1900:2000])  # past twice the trained size
+    assert index._trained_on == 2000 and len(index) == 2000
+    assert index.query(X[1950], k=1)[0][0][0] == 1950
+    assert index.nbytes > 2000 * 16
 
 
 def test_evaluate_linking_returns_the_documented_keys():

@@ -148,6 +148,24 @@ def test_the_same_request_sent_twice_is_grouped_not_deleted(
     assert [g.pk for g in selectors.duplicate_groups(acme)] == [first.pk]
 
 
+def test_a_copy_with_small_edits_is_grouped_and_an_unrelated_text_is_not(
+    acme, django_capture_on_commit_callbacks
+):
+    first = _insight(
+        acme, "Please add a dark mode to the mobile app", django_capture_on_commit_callbacks
+    )
+    edited = _insight(
+        acme, "please add dark mode in the mobile app", django_capture_on_commit_callbacks
+    )
+    other = _insight(
+        acme, "Please add an invoice export to the web app", django_capture_on_commit_callbacks
+    )
+    edited.refresh_from_db()
+    other.refresh_from_db()
+    assert edited.duplicate_of == first
+    assert other.duplicate_of is None
+
+
 def test_not_a_duplicate_ungroups_and_is_remembered(
     acme, paula, django_capture_on_commit_callbacks
 ):
