@@ -16,9 +16,11 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 SYNC_LIMIT = 2000  # workspaces with more features are re-scored by a background task
 MAX_RECORDED = 500  # rank changes recorded per workspace-wide re-score (the biggest moves)
 TOLERANCE = 1e-4  # relative: evidence decays continuously; smaller drifts are not changes
+PARALLEL_FROM = 20_000  # features from which demand is read on a second connection meanwhile
 
 TERM_LABELS = {
     "user_value": gettext_lazy("demand"),
@@ -165,7 +168,8 @@ def _weighted_links_sql(
     weight = "COALESCE(g.weight, sg.weight, 1.0) * COALESCE(s.weight, 1.0)"
     if rate:
         if connection.vendor == "postgresql":
-            age = "GREATEST((%s - EXTRACT(EPOCH FROM i.captured_at)::float8) / 86400.0, 0.0)"
+            # date_part gives the double EXTRACT(...)::float8 gives, without a numeric between.
+            age = "GREATEST((%s - date_part('epoch', i.captured_at)) / 86400.0, 0.0)"
             params.append(now.timestamp())
         else:  # SQLite keeps UTC text; julianday() reads it
             age = "MAX(%s - julianday(i.captured_at), 0.0)"
@@ -219,9 +223,8 @@ def _strongest_sql(
     workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
     """The rows of `_demand_query` as (need_id, stakeholder_id, amount, weight), amount being
-    importance × weight. PostgreSQL picks each group's strongest link by hash aggregation: the
-    greatest array [amount, −link id, weight] is the strongest link, the first one on a tie,
-    as the window of `_demand_query` orders them, without sorting every link."""
+    importance × weight. PostgreSQL keeps each group's first row in the window's order
+    (DISTINCT ON): the strongest link, the first one on a tie, with one sort and no window."""
     weighted, params = _weighted_links_sql(workspace_id, need_ids, now, rate)
     if connection.vendor != "postgresql":
         sql, params = _demand_query(workspace_id, need_ids, now, rate)
@@ -231,12 +234,25 @@ def _strongest_sql(
             params,
         )
     sql = f"""
-        SELECT need_id, stakeholder_id, best[1] AS amount, best[3] AS weight FROM (
-            SELECT need_id, stakeholder_id,
-                MAX(ARRAY[importance * weight, -(link_id::float8), weight]) AS best
-            FROM ({weighted}) AS weighted
-            GROUP BY need_id, stakeholder_id, grp
-        ) AS strongest
+        SELECT DISTINCT ON (need_id, stakeholder_id, grp)
+            need_id, stakeholder_id, importance * weight AS amount, weight
+        FROM ({weighted}) AS weighted
+        ORDER BY need_id, stakeholder_id, grp, importance * weight DESC, link_id
+    """  # noqa: S608 - built from the SQL above
+    return sql, params
+
+
+def _need_totals_sql(
+    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+) -> tuple[str, list]:
+    """SQL for each need's (need_id, Σ importance × weight, Σ weight, stakeholders, groups) of
+    its counted demand (`_strongest_sql`), groups counting stakeholders and anonymous groups,
+    as columns c0 to c4."""
+    strongest, params = _strongest_sql(workspace_id, need_ids, now, rate)
+    sql = f"""
+        SELECT need_id AS c0, SUM(amount) AS c1, SUM(weight) AS c2,
+            COUNT(stakeholder_id) AS c3, COUNT(*) AS c4
+        FROM ({strongest}) AS counted GROUP BY need_id
     """  # noqa: S608 - built from the SQL above
     return sql, params
 
@@ -246,11 +262,7 @@ def _need_totals(
 ) -> dict[int, tuple[float, float, int, int]]:
     """need id → (Σ importance × weight, Σ weight, stakeholders, anonymous groups) of its counted
     demand (`_strongest_sql`), summed in the database."""
-    strongest, params = _strongest_sql(workspace_id, need_ids, now, rate)
-    sql = f"""
-        SELECT need_id, SUM(amount), SUM(weight), COUNT(stakeholder_id), COUNT(*)
-        FROM ({strongest}) AS counted GROUP BY need_id
-    """  # noqa: S608 - built from the SQL above
+    sql, params = _need_totals_sql(workspace_id, need_ids, now, rate)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -296,7 +308,17 @@ def _feature_demand(
     when there are such features). Anonymous groups each count."""
     if need_ids is not None and not need_ids:
         return {}
-    totals = _need_totals(workspace_id, need_ids, now, rate)
+    return _combine_demand(workspace_id, needs_of, _need_totals(workspace_id, need_ids, now, rate))
+
+
+def _combine_demand(
+    workspace_id: int,
+    needs_of: Mapping[int, list[int]],
+    totals: Mapping[int, tuple[float, float, int, int]],
+) -> dict[int, tuple[float, float, float]]:
+    """feature id → (user_value, Σ weights, reach) from the totals of its needs (`_need_totals`):
+    the needs' sums added exactly (math.fsum), and the stakeholders of several needs counted
+    once (read for the features with several needs only)."""
     shared = sorted(
         {
             n
@@ -587,6 +609,304 @@ def term_values(scorer: scoring.Scorer, inputs: scoring.FeatureInputs) -> tuple[
     return values, scorer.formula.evaluate(values)
 
 
+# --- a whole workspace, column by column -------------------------------------------------------
+
+
+@dataclass
+class Columns:
+    """A workspace's features as parallel arrays ordered by id: ids, whether each is open, its
+    stored score (NaN: none) and demand, and its score inputs."""
+
+    ids: np.ndarray
+    open: np.ndarray
+    old_scores: np.ndarray
+    old_demands: np.ndarray
+    inputs: scoring.FeatureColumns
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # binary COPY: signature, flags, extension
+_COPY_END = b"\xff\xff"
+
+
+def _copies() -> bool:
+    """Whether the database takes binary COPY from here (PostgreSQL through psycopg 3)."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+def _copy_rows_dtype(kinds: str) -> np.dtype:
+    """One row of a binary COPY of non-null columns ("i": bigint, "f": double precision)."""
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for k, kind in enumerate(kinds):
+        fields += [(f"size{k}", ">i4"), (f"c{k}", ">i8" if kind == "i" else ">f8")]
+    return np.dtype(fields)
+
+
+_ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, type, length, base
+
+
+def _read_columns(query, kinds: str) -> list[np.ndarray]:
+    """The columns of a query selecting c0, c1… as arrays: "i" a column of integers (NULL: -1),
+    "f" of doubles (NULL: NaN). `query` is a queryset or (sql, params).
+
+    On PostgreSQL each column comes back as one value, the binary form of an array of all its
+    rows (`array_send`), read straight into numpy; elsewhere the rows are read one by one."""
+    if isinstance(query, tuple):
+        sql, params = query
+    else:
+        try:
+            sql, params = query.query.sql_with_params()
+        except EmptyResultSet:
+            return [np.empty(0, np.int64 if kind == "i" else np.float64) for kind in kinds]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(
+            f"array_send(array_agg(COALESCE(q.c{k}::bigint, -1)))"
+            if kind == "i"
+            else f"array_send(array_agg(COALESCE(q.c{k}::float8, 'NaN')))"
+            for k, kind in enumerate(kinds)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {arrays} FROM ({sql}) AS q", params)  # noqa: S608
+            row = cursor.fetchone()
+        columns = []
+        for kind, data in zip(kinds, row, strict=True):
+            if data is None:  # no rows
+                columns.append(np.empty(0, np.int64 if kind == "i" else np.float64))
+                continue
+            # Each element: its length (4 bytes) and its 8 bytes, big-endian.
+            element = np.dtype([("size", ">i4"), ("value", ">i8" if kind == "i" else ">f8")])
+            values = np.frombuffer(data, element, offset=_ARRAY_HEADER)["value"]
+            columns.append(values.astype(np.int64 if kind == "i" else np.float64))
+        return columns
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = []
+    for kind, values in zip(
+        kinds, zip(*rows, strict=True) if rows else [()] * len(kinds), strict=True
+    ):
+        column = np.array(values, dtype=np.float64)  # None becomes NaN
+        if kind == "i":
+            column = np.where(np.isnan(column), -1, column).astype(np.int64)
+        result.append(column)
+    return result
+
+
+def _read_meanwhile(query, kinds: str, *, size: int) -> Callable[[], list[np.ndarray]]:
+    """`_read_columns(query, kinds)` started now; the function returned gives its columns.
+
+    On PostgreSQL, for a workspace of `PARALLEL_FROM` features or more and outside any
+    transaction, the query runs on a connection of its own in another thread while this one
+    reads the rest: both see the committed rows, as separate statements here would."""
+    if (
+        connection.vendor != "postgresql"
+        or size < PARALLEL_FROM
+        or connection.in_atomic_block
+        or not connection.get_autocommit()
+    ):
+        columns = _read_columns(query, kinds)
+        return lambda: columns
+
+    def read() -> list[np.ndarray]:
+        try:
+            return _read_columns(query, kinds)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        future = executor.submit(read)
+        executor.shutdown(wait=False)
+    return future.result
+
+
+def _positions(ids: np.ndarray, feature_ids: np.ndarray) -> np.ndarray:
+    """The position in `ids` (sorted) of each of `feature_ids` (all among them)."""
+    return np.searchsorted(ids, feature_ids)
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `wanted`, whether it is among `keys` (sorted) and where."""
+    if not len(keys):
+        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted), dtype=np.int64)
+    where = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return keys[where] == wanted, where
+
+
+def _demand_columns(
+    workspace_id: int,
+    ids: np.ndarray,
+    need_feature: np.ndarray,
+    need_id: np.ndarray,
+    totals: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """user_value, Σ weights and reach of each feature from the totals of each need
+    (`_need_totals_sql`): those of its need for a feature answering one, `_combine_demand`'s
+    for a feature answering several, as `load_inputs` derives them."""
+    size = len(ids)
+    order = np.argsort(totals[0], kind="stable")
+    need, amount, weight, stakeholders, groups = (column[order] for column in totals)
+    user_value, demand_weight, reach = np.zeros(size), np.zeros(size), np.zeros(size)
+    at = _positions(ids, need_feature)
+    single = np.bincount(at, minlength=size)[at] == 1
+    found, where = _lookup(need, need_id[single])
+    positions, where = at[single][found], where[found]
+    user_value[positions], demand_weight[positions] = amount[where], weight[where]
+    reach[positions] = groups[where]
+    if single.all():
+        return user_value, demand_weight, reach
+    needs_of: dict[int, list[int]] = {}
+    for position, need_of in zip(at[~single].tolist(), need_id[~single].tolist(), strict=True):
+        needs_of.setdefault(position, []).append(need_of)
+    wanted = np.unique(need_id[~single])
+    found, where = _lookup(need, wanted)
+    wanted, where = wanted[found], where[found]
+    totals_of = {
+        need_of: (total, weights, people, count - people)
+        for need_of, total, weights, people, count in zip(
+            wanted.tolist(),
+            amount[where].tolist(),
+            weight[where].tolist(),
+            stakeholders[where].tolist(),
+            groups[where].tolist(),
+            strict=True,
+        )
+    }
+    for position, (total, weights, people) in _combine_demand(
+        workspace_id, needs_of, totals_of
+    ).items():
+        user_value[position], demand_weight[position], reach[position] = total, weights, people
+    return user_value, demand_weight, reach
+
+
+def _driver_column(ids: np.ndarray, feature: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Σ weight × contribution of each feature from its (feature, weight × contribution) rows:
+    added in row order up to two parts (one rounding, as math.fsum), with math.fsum beyond."""
+    at = _positions(ids, feature)
+    driver_value = np.bincount(at, weights=parts, minlength=len(ids))
+    many = np.bincount(at, minlength=len(ids))[at] > 2
+    if many.any():
+        parts_of: dict[int, list[float]] = {}
+        for position, part in zip(at[many].tolist(), parts[many].tolist(), strict=True):
+            parts_of.setdefault(position, []).append(part)
+        for position, values in parts_of.items():
+            driver_value[position] = math.fsum(values)
+    return driver_value
+
+
+def load_columns(
+    workspace_id: int, *, now: dt.datetime, params: scoring.ScoringParams | None = None
+) -> Columns:
+    """Every feature's score inputs as columns, in eight queries whatever the number of
+    features: the inputs `load_inputs(aggregated=True)` builds one object per feature for,
+    giving the same terms (`scoring.FeatureColumns`).
+
+    Each query reads one kind of row (features, their needs, drivers, key results, latest
+    evaluations) or the demand totals of each need, as columns matched by feature id."""
+    from django.db.models import Case, ExpressionWrapper, FloatField, Value, When, Window
+    from django.db.models.functions import RowNumber
+
+    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
+
+    feature_columns = _read_columns(
+        Feature.objects.filter(workspace_id=workspace_id)
+        .order_by()
+        .annotate(
+            c0=F("id"),
+            c1=Case(When(status__in=sorted(OPEN_STATUSES), then=Value(1)), default=Value(0)),
+            c2=F("score"),
+            c3=F("demand"),
+        )
+        .values_list("c0", "c1", "c2", "c3"),
+        "iiff",
+    )
+    order = np.argsort(feature_columns[0])
+    ids, is_open, old_scores, old_demands = (column[order] for column in feature_columns)
+    size = len(ids)
+    totals = _read_meanwhile(
+        _need_totals_sql(workspace_id, None, now, _decay_rate(params)), "iffii", size=size
+    )
+    in_workspace = {"feature__workspace_id": workspace_id}
+    need_feature, need_id = _read_columns(
+        Feature.needs.through.objects.filter(**in_workspace)
+        .order_by()
+        .annotate(c0=F("feature_id"), c1=F("need_id"))
+        .values_list("c0", "c1"),
+        "ii",
+    )
+    driver_feature, parts = _read_columns(
+        FeatureDriver.objects.filter(**in_workspace)
+        .order_by()
+        .annotate(
+            c0=F("feature_id"),
+            c1=ExpressionWrapper(F("driver__weight") * F("contribution"), FloatField()),
+        )
+        .values_list("c0", "c1"),
+        "if",
+    )
+    kr_feature, kr_id = _read_columns(
+        Feature.key_results.through.objects.filter(**in_workspace)
+        .order_by()
+        .annotate(c0=F("feature_id"), c1=F("keyresult_id"))
+        .values_list("c0", "c1"),
+        "ii",
+    )
+    at_risk_ids = [pk for pk, kr in _key_results_at_risk(workspace_id).items() if kr.at_risk]
+    # Effort, risk and confidence of the latest evaluation (by creation, then id).
+    latest = Window(
+        RowNumber(),
+        partition_by=[F("feature_id")],
+        order_by=[F("created_at").desc(), F("id").desc()],
+    )
+    risk_code = Case(
+        *[When(risk=level, then=Value(code)) for code, level in enumerate(scoring.RISK_LEVELS)],
+        default=Value(-1),
+    )
+    evaluation_feature, estimate, risk, confidence = _read_columns(
+        Evaluation.objects.filter(**in_workspace)
+        .order_by()
+        .annotate(nth=latest)
+        .filter(nth=1)
+        .annotate(c0=F("feature_id"), c1=F("effort"), c2=risk_code, c3=F("confidence"))
+        .values_list("c0", "c1", "c2", "c3"),
+        "ifif",
+    )
+
+    at = _positions(ids, kr_feature)
+    key_results = np.bincount(at, minlength=size)
+    at_risk = np.bincount(
+        at, weights=np.isin(kr_id, np.array(at_risk_ids, dtype=np.int64)), minlength=size
+    )
+    at = _positions(ids, evaluation_feature)
+    effort, risks, confidences = np.full(size, math.nan), np.full(size, -1), np.full(size, math.nan)
+    effort[at], risks[at], confidences[at] = estimate, risk, confidence
+    user_value, demand_weight, reach = _demand_columns(
+        workspace_id, ids, need_feature, need_id, totals()
+    )
+    return Columns(
+        ids=ids,
+        open=is_open == 1,
+        old_scores=old_scores,
+        old_demands=old_demands,
+        inputs=scoring.FeatureColumns(
+            user_value=user_value,
+            demand_weight=demand_weight,
+            reach=reach,
+            driver_value=_driver_column(ids, driver_feature, parts),
+            key_results=key_results,
+            at_risk=at_risk,
+            effort=effort,
+            risk=risks,
+            confidence=confidences,
+        ),
+    )
+
+
 # --- ranks ------------------------------------------------------------------------------------
 
 
@@ -604,10 +924,35 @@ def ranks(ids: list[int], statuses: list[str], scores: list[float | None]) -> di
     return {ids[i]: position for position, i in enumerate(open_, start=1)}
 
 
+def column_ranks(ids: np.ndarray, is_open: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """`ranks` as an array by position: each open feature's 1-based rank by score (NaN: none),
+    0 for the others."""
+    positions = np.flatnonzero(is_open)
+    chosen = scores[positions]
+    missing = np.isnan(chosen)
+    order = np.lexsort((-ids[positions], np.where(missing, 0.0, -chosen), missing))
+    found = np.zeros(len(ids), dtype=np.int64)
+    found[positions[order]] = np.arange(1, len(order) + 1)
+    return found
+
+
 def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=1e-9)
+
+
+def _same_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`_same` element by element, NaN standing for None."""
+    missing_a, missing_b = np.isnan(a), np.isnan(b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a - b)
+        close = (a == b) | (
+            np.isfinite(a)
+            & np.isfinite(b)
+            & ((diff <= np.abs(TOLERANCE * b)) | (diff <= np.abs(TOLERANCE * a)) | (diff <= 1e-9))
+        )
+    return np.where(missing_a | missing_b, missing_a & missing_b, close)
 
 
 def _clean(value) -> float | None:
@@ -679,6 +1024,84 @@ def _write_scores(rows: list[tuple[int, float | None, float]]) -> None:
         )
 
 
+def _copy_changes(
+    workspace_id: int,
+    ids: np.ndarray,
+    scores: np.ndarray,
+    demands: np.ndarray,
+    terms: Mapping[str, np.ndarray],
+    at: dt.datetime,
+) -> None:
+    """`_write_scores` and `_store_terms` for many features on PostgreSQL: the rows go in one
+    binary COPY to a temporary table, then one UPDATE sets the scores and one INSERT … ON
+    CONFLICT the terms (NaN: none). Terms are stored as JSON the database builds from the
+    doubles, each written with the shortest digits that read back as the same double."""
+    from quarterdeck.backlog.models import Feature
+
+    quote = connection.ops.quote_name
+    names = ["id", "score", "demand", *terms]
+    rows = np.empty(len(ids), _copy_rows_dtype("i" + "f" * (len(names) - 1)))
+    rows["count"] = len(names)
+    for k, column in enumerate([ids, scores, demands, *terms.values()]):
+        rows[f"size{k}"] = 8
+        rows[f"c{k}"] = column
+    term_columns = ", ".join(f"{quote(name)} float8" for name in terms)
+    built = ", ".join(f"'{name}', NULLIF(r.{quote(name)}, 'NaN')" for name in terms)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL extra_float_digits = 1")  # shortest exact digits
+        cursor.execute(
+            "CREATE TEMPORARY TABLE rescored "
+            f"(id bigint, score float8, demand float8, {term_columns}) ON COMMIT DROP"
+        )
+        with cursor.copy("COPY rescored FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(_COPY_SIGNATURE + rows.tobytes() + _COPY_END)
+        cursor.execute(
+            f"UPDATE {quote(Feature._meta.db_table)} AS f "  # noqa: S608 - names from models
+            "SET score = NULLIF(r.score, 'NaN'), demand = r.demand "
+            "FROM rescored AS r WHERE f.id = r.id"
+        )
+        cursor.execute(
+            f"INSERT INTO {quote(FeatureScore._meta.db_table)} "  # noqa: S608 - names from models
+            "(feature_id, workspace_id, terms, computed_at) "
+            f"SELECT r.id, %s, jsonb_build_object({built}), %s FROM rescored AS r "
+            "ON CONFLICT (feature_id) DO UPDATE "
+            "SET terms = EXCLUDED.terms, computed_at = EXCLUDED.computed_at",
+            [workspace_id, at],
+        )
+        cursor.execute("DROP TABLE rescored")
+
+
+def _write_changes(
+    workspace_id: int,
+    ids: np.ndarray,
+    scores: np.ndarray,
+    demands: np.ndarray,
+    terms: Mapping[str, np.ndarray],
+    at: dt.datetime,
+) -> None:
+    """Write the scores, demands and terms of the features `ids` (columns, NaN: none)."""
+    if _copies():
+        _copy_changes(workspace_id, ids, scores, demands, terms, at)
+        return
+    pks = ids.tolist()
+    _write_scores(
+        [
+            (pk, None if math.isnan(score) else score, demand)
+            for pk, score, demand in zip(pks, scores.tolist(), demands.tolist(), strict=True)
+        ]
+    )
+    names = list(terms)
+    rows = zip(*(column.tolist() for column in terms.values()), strict=True)
+    _store_terms(
+        workspace_id,
+        {
+            pk: dict(zip(names, map(_clean, row), strict=True))
+            for pk, row in zip(pks, rows, strict=True)
+        },
+        at,
+    )
+
+
 def _store_terms(workspace_id: int, terms: dict[int, dict], at: dt.datetime) -> None:
     FeatureScore.objects.bulk_create(
         [
@@ -702,61 +1125,71 @@ class Result:
 
 
 def recompute_workspace(workspace, *, reason: str = "") -> Result:
-    """Score every feature of `workspace`, write what changed, record the rank changes."""
+    """Score every feature of `workspace`, write what changed, record the rank changes.
+
+    The features are scored column by column (`load_columns`, `Scorer.column_values`): the
+    same terms and totals as scoring each feature's `load_inputs` one by one."""
     scorer = scorer_for(workspace)
     now = timezone.now()
     started = time.perf_counter()
-    loaded = load_inputs(workspace.pk, now=now, params=scorer.params, aggregated=True)
+    loaded = load_columns(workspace.pk, now=now, params=scorer.params)
     loaded_at = time.perf_counter()
     seconds = {"load": loaded_at - started}
-    new_scores: list[float | None] = []
-    new_demands: list[float] = []
-    changed: list[int] = []  # positions
-    new_terms: dict[int, dict] = {}
-    for i, inputs in enumerate(loaded.inputs):
-        values, total = term_values(scorer, inputs)
-        total = _clean(total)
-        demand = _clean(values["user_value"]) or 0.0
-        new_scores.append(total)
-        new_demands.append(demand)
-        if not (_same(total, loaded.old_scores[i]) and _same(demand, loaded.old_demands[i])):
-            changed.append(i)
-            new_terms[loaded.ids[i]] = _public_terms(values)
-    computed_at = time.perf_counter()
-    seconds["compute"] = computed_at - loaded_at
-    if not changed:
-        seconds["write"] = 0.0
-        return Result(len(loaded), 0, 0, seconds)
-    old_ranks = ranks(loaded.ids, loaded.statuses, loaded.old_scores)
-    new_ranks = ranks(loaded.ids, loaded.statuses, new_scores)
-    moved = [i for i in changed if not _same(new_scores[i], loaded.old_scores[i])]
-    moved.sort(
-        key=lambda i: (
-            -abs((old_ranks.get(loaded.ids[i]) or 0) - (new_ranks.get(loaded.ids[i]) or 0))
+    values = scorer.column_values(loaded.inputs)
+    new_scores = scorer.column_totals(values)
+    user_value = values["user_value"]
+    new_demands = np.where(np.isfinite(user_value) & (user_value != 0), user_value, 0.0)
+    changed = np.flatnonzero(
+        ~(
+            _same_columns(new_scores, loaded.old_scores)
+            & _same_columns(new_demands, loaded.old_demands)
         )
     )
-    recorded_ids = [loaded.ids[i] for i in moved[:MAX_RECORDED]]
+    computed_at = time.perf_counter()
+    seconds["compute"] = computed_at - loaded_at
+    if not len(changed):
+        seconds["write"] = 0.0
+        return Result(len(loaded), 0, 0, seconds)
+    ids = loaded.ids
+    old_ranks = column_ranks(ids, loaded.open, loaded.old_scores)
+    new_ranks = column_ranks(ids, loaded.open, new_scores)
+    moved = changed[~_same_columns(new_scores[changed], loaded.old_scores[changed])]
+    biggest = np.argsort(-np.abs(old_ranks[moved] - new_ranks[moved]), kind="stable")
+    recorded = moved[biggest[:MAX_RECORDED]].tolist()
+    recorded_ids = ids[recorded].tolist()
     old_terms = dict(
         FeatureScore.objects.filter(feature_id__in=recorded_ids).values_list("feature_id", "terms")
     )
-    position = {pk: i for i, pk in enumerate(loaded.ids)}
+
+    def optional(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    def terms_at(position: int) -> dict[str, float | None]:
+        return {name: _clean(column[position]) for name, column in values.items()}
+
     with transaction.atomic():
-        _write_scores([(loaded.ids[i], new_scores[i], new_demands[i]) for i in changed])
-        _store_terms(workspace.pk, new_terms, now)
+        _write_changes(
+            workspace.pk,
+            ids[changed],
+            new_scores[changed],
+            new_demands[changed],
+            {name: column[changed] for name, column in values.items()},
+            now,
+        )
         RankChange.objects.bulk_create(
             [
                 _rank_change(
                     workspace.pk,
                     pk,
-                    old_ranks.get(pk),
-                    new_ranks.get(pk),
-                    loaded.old_scores[position[pk]],
-                    new_scores[position[pk]],
+                    int(old_ranks[i]) or None,
+                    int(new_ranks[i]) or None,
+                    optional(float(loaded.old_scores[i])),
+                    optional(float(new_scores[i])),
                     old_terms.get(pk),
-                    new_terms[pk],
+                    terms_at(i),
                     reason,
                 )
-                for pk in recorded_ids
+                for pk, i in zip(recorded_ids, recorded, strict=True)
             ],
             batch_size=500,
         )

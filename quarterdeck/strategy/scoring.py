@@ -79,19 +79,34 @@ company_value.share = 1. Factors (effort, confidence…) have no share: ``None``
 Speed
 =====
 ``Scorer`` parses the formula once; every term is computed in one straight-line function.
-``Scorer.totals`` (the ranking path) scores 100,000 typical features (three insights, two drivers)
-in about half a second in pure Python; full breakdowns (``Scorer.score_many``) cost several times
-more, so build them only for the features a page shows.
+``Scorer.totals`` scores 100,000 typical features (three insights, two drivers) in about half a
+second in pure Python; full breakdowns (``Scorer.score_many``) cost several times more, so build
+them only for the features a page shows. Ranking a whole workspace goes column by column instead
+(``FeatureColumns``, ``Scorer.column_values`` and ``Scorer.column_totals``): numpy arrays with one
+position per feature, the same floating-point operations in the same order, so each feature's
+terms and total are exactly those ``values`` and ``total`` give, in a few milliseconds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from quarterdeck.lib.formula import Binary, Formula, FormulaError, Name, Node, Unary, parse
+import numpy as np
+
+from quarterdeck.lib.formula import (
+    Binary,
+    Call,
+    Formula,
+    FormulaError,
+    Name,
+    Node,
+    Number,
+    Unary,
+    parse,
+)
 
 __all__ = [
     "CUSTOM",
@@ -99,11 +114,13 @@ __all__ = [
     "DEFAULT_RISK_FACTORS",
     "FRAMEWORKS",
     "FRAMEWORK_LABELS",
+    "RISK_LEVELS",
     "TERMS",
     "ConfigError",
     "DemandItem",
     "DriverContribution",
     "EvaluationInfo",
+    "FeatureColumns",
     "FeatureInputs",
     "FormulaError",
     "KeyResultAlignment",
@@ -174,6 +191,30 @@ class FeatureInputs:
     demand_weight: float | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureColumns:
+    """The inputs of many features as parallel numpy arrays, one position per feature: what
+    ranking a whole workspace reads. Demand is aggregated beforehand, as in ``FeatureInputs``
+    with ``user_value``, ``demand_weight`` and ``reach`` given (0 for a feature nobody asked for).
+
+    NaN marks a missing number, -1 a missing risk level (no evaluation, or an unknown level).
+    ``driver_value`` is Σ weight × contribution rounded once, as ``math.fsum`` gives it.
+    """
+
+    user_value: np.ndarray
+    demand_weight: np.ndarray
+    reach: np.ndarray
+    driver_value: np.ndarray
+    key_results: np.ndarray  # how many the feature aims at
+    at_risk: np.ndarray  # how many of those are at risk
+    effort: np.ndarray  # the latest evaluation's, in person-weeks
+    risk: np.ndarray  # index in RISK_LEVELS of the latest evaluation's risk
+    confidence: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.user_value)
+
+
 # --- configuration --------------------------------------------------------------------------------
 
 TERMS: Mapping[str, str] = {
@@ -209,6 +250,7 @@ FRAMEWORK_LABELS: Mapping[str, str] = {
     CUSTOM: "Custom formula",
 }
 DEFAULT_RISK_FACTORS: Mapping[str, float] = {"low": 1.0, "medium": 1.25, "high": 1.5}
+RISK_LEVELS: tuple[str, ...] = tuple(DEFAULT_RISK_FACTORS)  # the codes of FeatureColumns.risk
 
 
 class ConfigError(ValueError):
@@ -504,6 +546,48 @@ def _term_values(inputs: FeatureInputs, ctx: _Context, *, detail: bool = False) 
     return values
 
 
+def _column_values(columns: FeatureColumns, ctx: _Context) -> dict[str, np.ndarray]:
+    """``_term_values`` of many features at once, NaN where a term is missing: the same
+    operations on the same doubles, element by element, so every value is bit for bit the one
+    ``_term_values`` computes for that feature's ``FeatureInputs``."""
+    user_value = np.asarray(columns.user_value, dtype=np.float64)
+    demand_weight = np.asarray(columns.demand_weight, dtype=np.float64)
+    key_results = np.asarray(columns.key_results, dtype=np.float64)
+    at_risk = np.asarray(columns.at_risk, dtype=np.float64)
+    factors = np.array(
+        [*(ctx.risk_factors.get(level, math.nan) for level in RISK_LEVELS), math.nan]
+    )
+    risk = np.asarray(columns.risk, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        impact = np.where(demand_weight > 0, user_value / demand_weight, math.nan)
+        kr_alignment = np.where(
+            key_results > 0,
+            ctx.kr_bonus * (key_results - at_risk) + ctx.kr_at_risk_bonus * at_risk,
+            0.0,
+        )
+        company_value = np.asarray(columns.driver_value, dtype=np.float64) + kr_alignment
+        effort = np.maximum(np.asarray(columns.effort, dtype=np.float64), ctx.min_effort)
+        risk_factor = factors[np.where((risk >= 0) & (risk < len(RISK_LEVELS)), risk, -1)]
+        job_size = effort * risk_factor
+        ease = 10.0 / (1.0 + job_size)
+    return {
+        "user_value": user_value,
+        "reach": np.asarray(columns.reach, dtype=np.float64),
+        "impact": impact,
+        "driver_value": np.asarray(columns.driver_value, dtype=np.float64),
+        "kr_alignment": kr_alignment,
+        "company_value": company_value,
+        "value": user_value + company_value,
+        "effort": effort,
+        "risk_factor": risk_factor,
+        "job_size": job_size,
+        "ease": ease,
+        "confidence": np.asarray(columns.confidence, dtype=np.float64),
+        "time_criticality": at_risk,
+        "risk_reduction": company_value,
+    }
+
+
 class _Definition(NamedTuple):
     formula: str  # how the term is defined, for display
     depends: tuple[str, ...] = ()  # the terms it is computed from
@@ -609,6 +693,63 @@ def _numerator_parts(node: Node) -> list[tuple[str, float]] | None:
     return parts if walk(node, 1.0) else None
 
 
+_Columns = Mapping[str, np.ndarray]
+_Vector = Callable[[_Columns], Any]
+
+
+def _vectorize(node: Node) -> _Vector | None:
+    """``node`` as numpy operations over columns of term values, NaN meaning undefined, giving
+    exactly what ``quarterdeck.lib.formula`` computes for each element; None for the operations
+    whose numpy forms may round differently from Python's (powers, logarithms, square roots)
+    or order equal values differently (min, max)."""
+    if isinstance(node, Number):
+        constant = node.value
+        return lambda columns: constant
+    if isinstance(node, Name):
+        name = node.name
+        return lambda columns: columns[name]
+    if isinstance(node, Unary):
+        operand = _vectorize(node.operand)
+        return None if operand is None else lambda columns: -operand(columns)
+    if isinstance(node, Binary):
+        left, right = _vectorize(node.left), _vectorize(node.right)
+        if left is None or right is None or node.op not in "+-*/":
+            return None
+        if node.op == "+":
+            return lambda columns: np.add(left(columns), right(columns))
+        if node.op == "-":
+            return lambda columns: np.subtract(left(columns), right(columns))
+        if node.op == "*":
+            return lambda columns: np.multiply(left(columns), right(columns))
+
+        def divide(columns: _Columns) -> Any:
+            denominator = right(columns)
+            return np.where(denominator != 0, np.divide(left(columns), denominator), math.nan)
+
+        return divide
+    if isinstance(node, Call):
+        args = [_vectorize(arg) for arg in node.args]
+        if any(arg is None for arg in args):
+            return None
+        if node.function == "abs":
+            (x,) = args
+            return lambda columns: np.abs(x(columns))
+        if node.function == "if_missing":
+            x, default = args
+            return lambda columns: np.where(np.isnan(x(columns)), default(columns), x(columns))
+        if node.function == "clamp":
+            x, lo, hi = args
+
+            def clamp(columns: _Columns) -> Any:
+                value, low, high = x(columns), lo(columns), hi(columns)
+                inside = np.where(value < low, low, np.where(value > high, high, value))
+                undefined = np.logical_not(np.less_equal(low, high)) | np.isnan(value)
+                return np.where(undefined, math.nan, inside)
+
+            return clamp
+    return None
+
+
 # --- scoring --------------------------------------------------------------------------------------
 
 
@@ -643,6 +784,7 @@ class Scorer:
         self._context = _Context.of(params)
         self._shown = _needed(self.formula.terms)
         self._numerator = _numerator_parts(self.formula.tree)
+        self._vector = _vectorize(self.formula.tree)
 
     @classmethod
     def from_config(cls, config: ScoringConfig) -> Scorer:
@@ -662,6 +804,24 @@ class Scorer:
     def totals(self, many: Iterable[FeatureInputs]) -> list[float | None]:
         evaluate, ctx = self.formula.evaluate, self._context
         return [evaluate(_term_values(inputs, ctx)) for inputs in many]
+
+    def column_values(self, columns: FeatureColumns) -> dict[str, np.ndarray]:
+        """Every named term of many features, one array per term (NaN where missing): at each
+        position exactly what ``values`` gives for that feature."""
+        return _column_values(columns, self._context)
+
+    def column_totals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The total of every feature of ``column_values`` (NaN where ``total`` is None)."""
+        size = len(values["user_value"])
+        if self._vector is None:  # evaluated feature by feature, as ``total`` does
+            names = sorted(self.formula.terms)
+            rows = zip(*(values[name].tolist() for name in names), strict=True)
+            evaluate = self.formula.evaluate
+            totals = [evaluate(dict(zip(names, row, strict=True))) for row in rows]
+            return np.array([math.nan if t is None else t for t in totals], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            result = np.broadcast_to(np.asarray(self._vector(values), dtype=np.float64), size)
+        return np.where(np.isfinite(result), result, math.nan)
 
     def score(self, inputs: FeatureInputs) -> Score:
         """The total with every term, its inputs and its share."""

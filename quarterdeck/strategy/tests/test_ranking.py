@@ -1,4 +1,5 @@
 import datetime as dt
+import math
 
 import pytest
 from django.utils import timezone
@@ -360,3 +361,82 @@ def test_aggregated_inputs_of_a_feature_without_needs_have_no_demand(setup):
     loaded = ranking.load_inputs(setup["ws"].pk, feature_ids=[setup["a"].pk], aggregated=True)
     values = ranking.scorer_for(setup["ws"]).values(loaded.inputs[0])
     assert values["user_value"] == 0 and values["reach"] == 0 and values["impact"] is None
+
+
+@pytest.fixture
+def mixed(acme, varied):
+    """`varied` and more: a feature serving three drivers, one evaluated twice, one shipped."""
+    for i in range(3):
+        driver = DriverFactory(workspace=acme, name=f"Driver {i}", weight=0.1 * (i + 1))
+        FeatureDriverFactory(feature=varied[0], driver=driver, contribution=3)
+    EvaluationFactory(feature=varied[1], effort=0.5, risk="high", confidence=0.3)  # the latest
+    varied[2].status = "shipped"
+    varied[2].save(update_fields=["status"])
+    return varied
+
+
+@pytest.mark.parametrize("framework", ["value_effort", "rice", "wsjf"])
+def test_workspace_rescore_gives_each_feature_exactly_its_own_score(
+    acme, mixed, framework, monkeypatch
+):
+    from quarterdeck.strategy import scoring
+
+    acme.scoring = scoring.ScoringConfig(framework=framework).to_dict()
+    acme.save(update_fields=["scoring"])
+    now = timezone.now()
+    monkeypatch.setattr(ranking.timezone, "now", lambda: now)
+    ranking.recompute_workspace(acme)
+    scorer = ranking.scorer_for(acme)
+    loaded = ranking.load_inputs(acme.pk, now=now, params=scorer.params, aggregated=True)
+    stored = {f.pk: f for f in Feature.objects.filter(workspace=acme)}
+    terms = dict(FeatureScore.objects.values_list("feature_id", "terms"))
+    for pk, inputs in zip(loaded.ids, loaded.inputs, strict=True):
+        values, total = ranking.term_values(scorer, inputs)
+        assert stored[pk].score == ranking._clean(total)  # to the last bit
+        assert stored[pk].demand == (ranking._clean(values["user_value"]) or 0.0)
+        assert terms[pk] == ranking._public_terms(values)
+
+
+def test_workspace_rescore_records_the_ranks_of_the_backlog_order(acme, mixed):
+    ranking.recompute_workspace(acme)
+    loaded = ranking.load_inputs(acme.pk)
+    expected = ranking.ranks(loaded.ids, loaded.statuses, loaded.old_scores)
+    changes = RankChange.objects.filter(workspace=acme)
+    scored = [pk for pk, s in zip(loaded.ids, loaded.old_scores, strict=True) if s is not None]
+    assert sorted(changes.values_list("feature_id", flat=True)) == sorted(scored)
+    for change in changes:
+        assert change.old_rank is None and change.new_rank == expected.get(change.feature_id)
+    assert RankChange.objects.get(feature=mixed[2]).new_rank is None  # shipped: not ranked
+
+
+def test_column_ranks_order_features_as_the_backlog_does():
+    import numpy as np
+
+    from quarterdeck.backlog.models import OPEN_STATUSES
+
+    ids = [1, 2, 3, 4, 5, 6, 7]
+    statuses = ["new", "new", "shipped", "new", "new", "new", "new"]
+    scores = [2.0, None, 5.0, 2.0, 0.0, -1.0, None]
+    got = ranking.column_ranks(
+        np.array(ids),
+        np.array([status in OPEN_STATUSES for status in statuses]),
+        np.array([math.nan if s is None else s for s in scores]),
+    )
+    expected = ranking.ranks(ids, statuses, scores)
+    assert {pk: int(rank) for pk, rank in zip(ids, got, strict=True) if rank} == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demand_read_on_a_second_connection_gives_the_same_columns(acme, varied, monkeypatch):
+    import dataclasses
+
+    import numpy as np
+
+    now = timezone.now()
+    alone = ranking.load_columns(acme.pk, now=now)
+    monkeypatch.setattr(ranking, "PARALLEL_FROM", 1)
+    meanwhile = ranking.load_columns(acme.pk, now=now)
+    np.testing.assert_array_equal(alone.ids, meanwhile.ids)
+    for name in (f.name for f in dataclasses.fields(alone.inputs)):
+        np.testing.assert_array_equal(getattr(alone.inputs, name), getattr(meanwhile.inputs, name))
+    assert meanwhile.inputs.user_value.any()

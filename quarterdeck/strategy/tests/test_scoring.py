@@ -4,6 +4,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,11 +12,13 @@ from hypothesis import strategies as st
 from quarterdeck.lib.formula import FormulaError, parse
 from quarterdeck.strategy.scoring import (
     FRAMEWORKS,
+    RISK_LEVELS,
     TERMS,
     ConfigError,
     DemandItem,
     DriverContribution,
     EvaluationInfo,
+    FeatureColumns,
     FeatureInputs,
     KeyResultAlignment,
     Scorer,
@@ -445,3 +448,74 @@ def test_given_user_value_replaces_the_demand_sum_and_weights_impact():
 
 def test_given_user_value_without_weight_leaves_impact_missing():
     assert Scorer().values(feature(user_value=0.0))["impact"] is None
+
+
+# --- many features at once -----------------------------------------------------------------------
+
+aggregated_features = st.builds(
+    FeatureInputs,
+    drivers=st.lists(drivers, max_size=4),
+    key_results=st.lists(key_results, max_size=3),
+    evaluation=st.one_of(
+        st.none(),
+        evaluations,
+        st.builds(
+            EvaluationInfo,
+            effort=st.floats(min_value=0, max_value=200),
+            risk=st.sampled_from(["low", "medium", "high", "severe"]),
+            confidence=st.none(),
+        ),
+    ),
+    reach=st.one_of(st.none(), st.integers(0, 20).map(float)),
+    user_value=st.one_of(st.none(), st.floats(min_value=0, max_value=100)),
+    demand_weight=st.one_of(st.none(), weights),
+)
+COLUMN_FORMULAS = [
+    *FRAMEWORKS.values(),
+    "if_missing(confidence, 0.5) * value / effort",
+    "clamp(reach, 1, 3) * impact - abs(risk_reduction - 2)",
+    "(user_value + 2) * -ease / 0",
+    "sqrt(value) / effort",  # evaluated feature by feature
+    "max(value, 1) / job_size ^ 2",
+]
+
+
+def columns_of(many: list[FeatureInputs]) -> FeatureColumns:
+    """What ranking reads for features whose demand was aggregated beforehand."""
+
+    def column(values) -> np.ndarray:
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+    levels = {level: code for code, level in enumerate(RISK_LEVELS)}
+    evaluated = [f.evaluation or EvaluationInfo() for f in many]
+    return FeatureColumns(
+        user_value=column([f.user_value or 0.0 for f in many]),
+        demand_weight=column([(f.user_value is not None and f.demand_weight) or 0.0 for f in many]),
+        reach=column([f.reach or 0.0 for f in many]),
+        driver_value=column(
+            [math.fsum(d.weight * d.contribution for d in f.drivers) for f in many]
+        ),
+        key_results=np.array([len(f.key_results) for f in many]),
+        at_risk=np.array([sum(kr.at_risk for kr in f.key_results) for f in many]),
+        effort=column([e.effort for e in evaluated]),
+        risk=np.array([levels.get(e.risk, -1) for e in evaluated]),
+        confidence=column([e.confidence for e in evaluated]),
+    )
+
+
+def same_number(a, b) -> bool:
+    """Equal to the last bit, NaN standing for None."""
+    return (a is None and math.isnan(b)) or a == b
+
+
+@props
+@given(st.lists(aggregated_features, max_size=12), st.sampled_from(COLUMN_FORMULAS))
+def test_column_scoring_equals_scoring_each_feature(many, formula):
+    scorer = Scorer("custom", formula)
+    values = scorer.column_values(columns_of(many))
+    totals = scorer.column_totals(values)
+    assert list(values) == list(TERMS) and len(totals) == len(many)
+    for i, inputs in enumerate(many):
+        expected = scorer.values(inputs)
+        assert all(same_number(expected[name], values[name][i]) for name in TERMS)
+        assert same_number(scorer.total(inputs), totals[i])
