@@ -9,11 +9,14 @@ times `quarterdeck.strategy.ranking.recompute_workspace`:
   * a re-score after a driver weight change (about half the scores change and are written),
 
 each printed as one line with its phases (loading inputs, computing scores, writing what
-changed) and the total. SQLite in a temporary directory by default; PostgreSQL when
-DATABASE_URL is set (use a scratch database: it is migrated and filled).
+changed) and the total; `--repeat N` runs the last two N times (the weight going back and forth,
+so each run writes about half the scores). SQLite in a temporary directory by default;
+PostgreSQL when DATABASE_URL is set (use a scratch database: it is migrated and filled, then
+vacuumed and analysed, as autovacuum keeps a live database). The load average of the machine is
+printed before and after, since a busy machine slows every phase.
 
     .venv/bin/python bench/rescore.py
-    .venv/bin/python bench/rescore.py --features 20000
+    .venv/bin/python bench/rescore.py --features 20000 --repeat 3
     DATABASE_URL=postgres://user@127.0.0.1:5432/qd_bench .venv/bin/python bench/rescore.py
 """
 
@@ -175,6 +178,21 @@ def seed(n: int, seed_value: int = 7):
     return ws, drivers
 
 
+def refresh_statistics() -> None:
+    """VACUUM ANALYZE on PostgreSQL: planner statistics and visibility as on a live database,
+    where autovacuum keeps them (right after a bulk load the planner still sees empty tables)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -195,6 +213,7 @@ def report(label: str, seconds: float, result) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the last two re-scores")
     args = parser.parse_args()
     vendor = setup_django()
     from quarterdeck.strategy import ranking
@@ -202,17 +221,21 @@ def main() -> None:
     print(f"database: {vendor}; {os.cpu_count()} cores; Python {platform.python_version()}")
     seconds, (ws, drivers) = timed(lambda: seed(args.features))
     print(f"seeded {args.features:,} features (3 insights, 2 drivers each) in {seconds:.1f} s")
+    refresh_statistics()
+    print(load())
 
     seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench"))
     report("first scoring:", seconds, result)
 
-    seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench"))
-    report("re-score, nothing changed:", seconds, result)
+    for run in range(args.repeat):
+        seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench"))
+        report("re-score, nothing changed:", seconds, result)
 
-    drivers[1].weight = 3.0
-    drivers[1].save(update_fields=["weight"])
-    seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench weight"))
-    report("re-score after a weight change:", seconds, result)
+        drivers[1].weight = 3.0 if run % 2 == 0 else 1.5
+        drivers[1].save(update_fields=["weight"])
+        seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench weight"))
+        report("re-score after a weight change:", seconds, result)
+    print(load())
 
     # The detailed path (one item per insight, as explanations use) on a sample, for reference.
     from quarterdeck.backlog.models import Feature

@@ -2,9 +2,12 @@
 
 `load_inputs` reads everything a workspace's scores depend on in five queries (features, insight
 links of their needs, driver contributions, key results with check-ins, evaluations) and builds
-one `scoring.FeatureInputs` per feature. `recompute_workspace` scores every feature, writes
-`Feature.score` and `Feature.demand` where they changed, and records a `RankChange` (old and new
-rank and score, which terms moved, why) for each feature whose score changed.
+one `scoring.FeatureInputs` per feature. `recompute_workspace` reads the same inputs as columns
+instead (`load_columns`: numpy arrays matched by feature id, demand summed per need in the
+database), scores every feature at once (`Scorer.column_values`, bit for bit what scoring each
+`FeatureInputs` gives), writes `Feature.score`, `Feature.demand` and the terms where they changed
+(on PostgreSQL one COPY, one UPDATE and one INSERT … ON CONFLICT), and records a `RankChange`
+(old and new rank and score, which terms moved, why) for the features that moved most.
 `recompute_features` does the same for a few features, synchronously.
 
 The hooks called by services after commit are `features_changed` and `workspace_changed`.
@@ -650,79 +653,164 @@ def _copy_rows_dtype(kinds: str) -> np.dtype:
 
 _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, type, length, base
 
+# A read: SQL selecting columns c0, c1…, its parameters, and the kind of each column: "i" for
+# integers (NULL: -1), "f" for doubles (NULL: NaN).
+Read = tuple[str, list, str]
 
-def _read_columns(query, kinds: str) -> list[np.ndarray]:
-    """The columns of a query selecting c0, c1… as arrays: "i" a column of integers (NULL: -1),
-    "f" of doubles (NULL: NaN). `query` is a queryset or (sql, params).
 
-    On PostgreSQL each column comes back as one value, the binary form of an array of all its
-    rows (`array_send`), read straight into numpy; elsewhere the rows are read one by one."""
-    if isinstance(query, tuple):
-        sql, params = query
-    else:
-        try:
-            sql, params = query.query.sql_with_params()
-        except EmptyResultSet:
-            return [np.empty(0, np.int64 if kind == "i" else np.float64) for kind in kinds]
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(
-            f"array_send(array_agg(COALESCE(q.c{k}::bigint, -1)))"
-            if kind == "i"
-            else f"array_send(array_agg(COALESCE(q.c{k}::float8, 'NaN')))"
-            for k, kind in enumerate(kinds)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {arrays} FROM ({sql}) AS q", params)  # noqa: S608
-            row = cursor.fetchone()
-        columns = []
-        for kind, data in zip(kinds, row, strict=True):
-            if data is None:  # no rows
-                columns.append(np.empty(0, np.int64 if kind == "i" else np.float64))
-                continue
-            # Each element: its length (4 bytes) and its 8 bytes, big-endian.
-            element = np.dtype([("size", ">i4"), ("value", ">i8" if kind == "i" else ">f8")])
-            values = np.frombuffer(data, element, offset=_ARRAY_HEADER)["value"]
-            columns.append(values.astype(np.int64 if kind == "i" else np.float64))
-        return columns
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    result = []
-    for kind, values in zip(
-        kinds, zip(*rows, strict=True) if rows else [()] * len(kinds), strict=True
-    ):
-        column = np.array(values, dtype=np.float64)  # None becomes NaN
+def _array_columns(kinds: str) -> str:
+    """Each column c0, c1… of the rows of `q` as one value: the binary form of the array of
+    all its rows (`array_send`), -1 standing for a missing integer and NaN for a missing double."""
+    return ", ".join(
+        f"array_send(array_agg(COALESCE(q.c{k}::bigint, -1)))"
+        if kind == "i"
+        else f"array_send(array_agg(COALESCE(q.c{k}::float8, 'NaN')))"
+        for k, kind in enumerate(kinds)
+    )
+
+
+def _from_arrays(kinds: str, values) -> list[np.ndarray]:
+    columns = []
+    for kind, data in zip(kinds, values, strict=True):
+        dtype = np.int64 if kind == "i" else np.float64
+        if data is None:  # no rows
+            columns.append(np.empty(0, dtype))
+            continue
+        # Each element: its length (4 bytes), then its 8 bytes, big-endian.
+        element = np.dtype([("size", ">i4"), ("value", ">i8" if kind == "i" else ">f8")])
+        columns.append(np.frombuffer(data, element, offset=_ARRAY_HEADER)["value"].astype(dtype))
+    return columns
+
+
+def _from_rows(kinds: str, rows: list[tuple]) -> list[np.ndarray]:
+    columns = []
+    for k, kind in enumerate(kinds):
+        column = np.array([row[k] for row in rows], dtype=np.float64)  # None becomes NaN
         if kind == "i":
             column = np.where(np.isnan(column), -1, column).astype(np.int64)
-        result.append(column)
-    return result
+        columns.append(column)
+    return columns
 
 
-def _read_meanwhile(query, kinds: str, *, size: int) -> Callable[[], list[np.ndarray]]:
-    """`_read_columns(query, kinds)` started now; the function returned gives its columns.
+def _read_columns(reads: list[Read], *, with_sql: str = "", with_params=()) -> list[list]:
+    """The columns of each read as arrays, the reads taking their names from the WITH clause
+    `with_sql` if given.
 
-    On PostgreSQL, for a workspace of `PARALLEL_FROM` features or more and outside any
-    transaction, the query runs on a connection of its own in another thread while this one
-    reads the rest: both see the committed rows, as separate statements here would."""
-    if (
-        connection.vendor != "postgresql"
-        or size < PARALLEL_FROM
-        or connection.in_atomic_block
-        or not connection.get_autocommit()
-    ):
-        columns = _read_columns(query, kinds)
-        return lambda: columns
+    On PostgreSQL all the reads are one statement and each column comes back as one value, the
+    binary form of an array of all its rows (`array_send`), read straight into numpy; elsewhere
+    each read is a query whose rows are read one by one."""
+    if connection.vendor == "postgresql":
+        parts = [
+            f"(SELECT {_array_columns(kinds)} FROM ({sql}) AS q) AS r{k}"  # noqa: S608
+            for k, (sql, _params, kinds) in enumerate(reads)
+        ]
+        params = [*with_params, *(value for _sql, values, _kinds in reads for value in values)]
+        joined = " CROSS JOIN ".join(parts)
+        with connection.cursor() as cursor:
+            cursor.execute(f"{with_sql} SELECT * FROM {joined}", params)  # noqa: S608
+            row = cursor.fetchone()
+        columns, start = [], 0
+        for _sql, _params, kinds in reads:
+            columns.append(_from_arrays(kinds, row[start : start + len(kinds)]))
+            start += len(kinds)
+        return columns
+    columns = []
+    with connection.cursor() as cursor:
+        for sql, params, kinds in reads:
+            cursor.execute(f"{with_sql} {sql}", [*with_params, *params])
+            columns.append(_from_rows(kinds, cursor.fetchall()))
+    return columns
 
-    def read() -> list[np.ndarray]:
+
+def _reads_meanwhile(workspace_id: int) -> bool:
+    """Whether a read may run on a second connection while this one reads the rest: on
+    PostgreSQL, outside any transaction (both connections then see the committed rows, as two
+    statements here would), for a workspace of `PARALLEL_FROM` features or more."""
+    from quarterdeck.backlog.models import Feature
+
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+        and Feature.objects.filter(workspace_id=workspace_id).count() >= PARALLEL_FROM
+    )
+
+
+def _read_meanwhile(read: Read) -> Callable[[], list[np.ndarray]]:
+    """`_read_columns([read])` started on a connection of its own in another thread; the
+    function returned waits for its columns."""
+
+    def columns() -> list[np.ndarray]:
         try:
-            return _read_columns(query, kinds)
+            return _read_columns([read])[0]
         finally:
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(max_workers=1) as executor:
-        future = executor.submit(read)
+        future = executor.submit(columns)
         executor.shutdown(wait=False)
     return future.result
+
+
+def _input_reads(workspace_id: int) -> tuple[str, list, list[Read]]:
+    """The WITH clause naming the workspace's features `scored` (id, status, score, demand),
+    and the reads of their inputs: the features (id, open or not, score, demand), their needs
+    (feature, need), drivers (feature, weight × contribution), key results (feature, key
+    result) and latest evaluations by creation then id (feature, effort, risk level, confidence)."""
+    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
+    from quarterdeck.strategy.models import Driver
+
+    quote = connection.ops.quote_name
+    feature = quote(Feature._meta.db_table)
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    with_sql = (
+        f"WITH scored AS {materialized} (SELECT id, status, score, demand "  # noqa: S608
+        f"FROM {feature} WHERE workspace_id = %s)"
+    )
+    statuses = sorted(OPEN_STATUSES)
+    levels = scoring.RISK_LEVELS
+    risk = " ".join(f"WHEN %s THEN {code}" for code in range(len(levels)))
+    reads: list[Read] = [
+        (
+            f"SELECT id AS c0, CASE WHEN status IN ({', '.join(['%s'] * len(statuses))}) "  # noqa: S608
+            "THEN 1 ELSE 0 END AS c1, score AS c2, demand AS c3 FROM scored",
+            statuses,
+            "iiff",
+        ),
+        (
+            "SELECT x.feature_id AS c0, x.need_id AS c1 "  # noqa: S608 - names from models
+            f"FROM {quote(Feature.needs.through._meta.db_table)} AS x "
+            "JOIN scored AS f ON f.id = x.feature_id",
+            [],
+            "ii",
+        ),
+        (
+            "SELECT x.feature_id AS c0, d.weight * x.contribution AS c1 "  # noqa: S608
+            f"FROM {quote(FeatureDriver._meta.db_table)} AS x "
+            f"JOIN {quote(Driver._meta.db_table)} AS d ON d.id = x.driver_id "
+            "JOIN scored AS f ON f.id = x.feature_id",
+            [],
+            "if",
+        ),
+        (
+            "SELECT x.feature_id AS c0, x.keyresult_id AS c1 "  # noqa: S608
+            f"FROM {quote(Feature.key_results.through._meta.db_table)} AS x "
+            "JOIN scored AS f ON f.id = x.feature_id",
+            [],
+            "ii",
+        ),
+        (
+            "SELECT feature_id AS c0, effort AS c1, risk AS c2, confidence AS c3 FROM ("  # noqa: S608
+            f"SELECT x.feature_id, x.effort, CASE x.risk {risk} ELSE -1 END AS risk, "
+            "x.confidence, ROW_NUMBER() OVER ("
+            "PARTITION BY x.feature_id ORDER BY x.created_at DESC, x.id DESC) AS nth "
+            f"FROM {quote(Evaluation._meta.db_table)} AS x "
+            "JOIN scored AS f ON f.id = x.feature_id) AS latest WHERE nth = 1",
+            list(levels),
+            "ifif",
+        ),
+    ]
+    return with_sql, [workspace_id], reads
 
 
 def _positions(ids: np.ndarray, feature_ids: np.ndarray) -> np.ndarray:
@@ -802,81 +890,29 @@ def _driver_column(ids: np.ndarray, feature: np.ndarray, parts: np.ndarray) -> n
 def load_columns(
     workspace_id: int, *, now: dt.datetime, params: scoring.ScoringParams | None = None
 ) -> Columns:
-    """Every feature's score inputs as columns, in eight queries whatever the number of
-    features: the inputs `load_inputs(aggregated=True)` builds one object per feature for,
-    giving the same terms (`scoring.FeatureColumns`).
+    """Every feature's score inputs as columns, whatever the number of features: the inputs
+    `load_inputs(aggregated=True)` builds one object per feature for, giving the same terms
+    (`scoring.FeatureColumns`).
 
-    Each query reads one kind of row (features, their needs, drivers, key results, latest
-    evaluations) or the demand totals of each need, as columns matched by feature id."""
-    from django.db.models import Case, ExpressionWrapper, FloatField, Value, When, Window
-    from django.db.models.functions import RowNumber
-
-    from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
-
-    feature_columns = _read_columns(
-        Feature.objects.filter(workspace_id=workspace_id)
-        .order_by()
-        .annotate(
-            c0=F("id"),
-            c1=Case(When(status__in=sorted(OPEN_STATUSES), then=Value(1)), default=Value(0)),
-            c2=F("score"),
-            c3=F("demand"),
-        )
-        .values_list("c0", "c1", "c2", "c3"),
-        "iiff",
-    )
-    order = np.argsort(feature_columns[0])
-    ids, is_open, old_scores, old_demands = (column[order] for column in feature_columns)
+    Each read gives one kind of row (`_input_reads`) or the demand totals of each need
+    (`_need_totals_sql`), as columns matched by feature id. On PostgreSQL they are one
+    statement; for a large workspace outside a transaction the demand, the longest read, runs
+    meanwhile on a second connection."""
+    with_sql, with_params, reads = _input_reads(workspace_id)
+    sql, sql_params = _need_totals_sql(workspace_id, None, now, _decay_rate(params))
+    demand: Read = (sql, sql_params, "iffii")
+    if _reads_meanwhile(workspace_id):
+        totals = _read_meanwhile(demand)
+        read = _read_columns(reads, with_sql=with_sql, with_params=with_params)
+        read.append(totals())
+    else:
+        read = _read_columns([*reads, demand], with_sql=with_sql, with_params=with_params)
+    features, (need_feature, need_id), (driver_feature, parts), (kr_feature, kr_id) = read[:4]
+    (evaluation_feature, estimate, risk, confidence), totals_of_needs = read[4:]
+    order = np.argsort(features[0])
+    ids, is_open, old_scores, old_demands = (column[order] for column in features)
     size = len(ids)
-    totals = _read_meanwhile(
-        _need_totals_sql(workspace_id, None, now, _decay_rate(params)), "iffii", size=size
-    )
-    in_workspace = {"feature__workspace_id": workspace_id}
-    need_feature, need_id = _read_columns(
-        Feature.needs.through.objects.filter(**in_workspace)
-        .order_by()
-        .annotate(c0=F("feature_id"), c1=F("need_id"))
-        .values_list("c0", "c1"),
-        "ii",
-    )
-    driver_feature, parts = _read_columns(
-        FeatureDriver.objects.filter(**in_workspace)
-        .order_by()
-        .annotate(
-            c0=F("feature_id"),
-            c1=ExpressionWrapper(F("driver__weight") * F("contribution"), FloatField()),
-        )
-        .values_list("c0", "c1"),
-        "if",
-    )
-    kr_feature, kr_id = _read_columns(
-        Feature.key_results.through.objects.filter(**in_workspace)
-        .order_by()
-        .annotate(c0=F("feature_id"), c1=F("keyresult_id"))
-        .values_list("c0", "c1"),
-        "ii",
-    )
     at_risk_ids = [pk for pk, kr in _key_results_at_risk(workspace_id).items() if kr.at_risk]
-    # Effort, risk and confidence of the latest evaluation (by creation, then id).
-    latest = Window(
-        RowNumber(),
-        partition_by=[F("feature_id")],
-        order_by=[F("created_at").desc(), F("id").desc()],
-    )
-    risk_code = Case(
-        *[When(risk=level, then=Value(code)) for code, level in enumerate(scoring.RISK_LEVELS)],
-        default=Value(-1),
-    )
-    evaluation_feature, estimate, risk, confidence = _read_columns(
-        Evaluation.objects.filter(**in_workspace)
-        .order_by()
-        .annotate(nth=latest)
-        .filter(nth=1)
-        .annotate(c0=F("feature_id"), c1=F("effort"), c2=risk_code, c3=F("confidence"))
-        .values_list("c0", "c1", "c2", "c3"),
-        "ifif",
-    )
-
     at = _positions(ids, kr_feature)
     key_results = np.bincount(at, minlength=size)
     at_risk = np.bincount(
@@ -886,7 +922,7 @@ def load_columns(
     effort, risks, confidences = np.full(size, math.nan), np.full(size, -1), np.full(size, math.nan)
     effort[at], risks[at], confidences[at] = estimate, risk, confidence
     user_value, demand_weight, reach = _demand_columns(
-        workspace_id, ids, need_feature, need_id, totals()
+        workspace_id, ids, need_feature, need_id, totals_of_needs
     )
     return Columns(
         ids=ids,
