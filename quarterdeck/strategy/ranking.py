@@ -653,6 +653,10 @@ def _copy_rows_dtype(kinds: str) -> np.dtype:
 
 _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, type, length, base
 
+# Statements over every row of a workspace are planned as costly enough for PostgreSQL to
+# compile them (JIT), which takes longer than running them.
+_NO_JIT = "SET LOCAL jit = off"
+
 # A read: SQL selecting columns c0, c1…, its parameters, and the kind of each column: "i" for
 # integers (NULL: -1), "f" for doubles (NULL: NaN).
 Read = tuple[str, list, str]
@@ -706,7 +710,8 @@ def _read_columns(reads: list[Read], *, with_sql: str = "", with_params=()) -> l
         ]
         params = [*with_params, *(value for _sql, values, _kinds in reads for value in values)]
         joined = " CROSS JOIN ".join(parts)
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_NO_JIT)
             cursor.execute(f"{with_sql} SELECT * FROM {joined}", params)  # noqa: S608
             row = cursor.fetchone()
         columns, start = [], 0
@@ -746,9 +751,9 @@ def _read_meanwhile(read: Read) -> Callable[[], list[np.ndarray]]:
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        future = executor.submit(columns)
-        executor.shutdown(wait=False)
+    executor = ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(columns)
+    executor.shutdown(wait=False)  # the thread ends once the read is done
     return future.result
 
 
@@ -1084,6 +1089,7 @@ def _copy_changes(
     term_columns = ", ".join(f"{quote(name)} float8" for name in terms)
     built = ", ".join(f"'{name}', NULLIF(r.{quote(name)}, 'NaN')" for name in terms)
     with connection.cursor() as cursor:
+        cursor.execute(_NO_JIT)
         cursor.execute("SET LOCAL extra_float_digits = 1")  # shortest exact digits
         cursor.execute(
             "CREATE TEMPORARY TABLE rescored "
