@@ -84,6 +84,11 @@ class ItemVector(VectorMixin, WorkspaceScopedModel):
     kind = models.CharField(max_length=16, choices=ItemKind.choices)
     object_id = models.PositiveBigIntegerField()
     text_hash = models.CharField(max_length=64)
+    source_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("The need’s or feature’s `updated_at` when this vector was last checked."),
+    )
 
     class Meta:
         ordering = ["kind", "object_id"]

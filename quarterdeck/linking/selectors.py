@@ -22,6 +22,11 @@ SEARCH_KINDS = ("insights", "needs", "features")
 SEARCH_MIN_SIMILARITY = 0.25
 # A result whose text contains the query gets this much added to its similarity.
 TEXT_MATCH_BONUS = 0.3
+# Up to this many stored vectors of a kind, the query's words are looked for in every row of the
+# workspace; above, only among the WORD_POOL rows nearest in meaning (scanning every text would
+# cost far more than the search itself: the inbox's text filter is there for exact words).
+TEXT_SCAN_MAX = 20_000
+WORD_POOL = 200
 
 
 @dataclass
@@ -47,11 +52,26 @@ def _rank_hits(kind, objects, sims: dict[int, float], matched: set[int], limit: 
     return hits[:limit]
 
 
-def _nearest(workspace, provider: str, kind: str, query, k: int) -> dict[int, float]:
-    """Object id → cosine of the `k` nearest vectors, from this process's index."""
-    return dict(
-        indexes.nearest(workspace_id=workspace.pk, provider=provider, kind=kind, vector=query, k=k)
-    )
+def _nearest(workspace, provider: str, kind: str, query, k: int) -> tuple[list, int]:
+    """The `k` nearest (object id, cosine) from this process's index, and the index's size."""
+    with indexes.vector_index(workspace_id=workspace.pk, provider=provider, kind=kind) as index:
+        if index is None or len(index) == 0:
+            return [], 0
+        return index.query(query, k=k)[0], len(index)
+
+
+def _candidates(workspace, provider, kind, model, words: Q, query, pool: int):
+    """Similarity of the nearest `pool` by meaning and of those whose words contain the query,
+    and the ids of the latter."""
+    nearest, size = _nearest(workspace, provider, kind, query, max(pool, WORD_POOL))
+    by_meaning = dict(nearest)
+    rows = model.objects.filter(workspace=workspace).filter(words).order_by()
+    if size > TEXT_SCAN_MAX:
+        rows = rows.filter(pk__in=list(by_meaning))
+    matched = set(rows.values_list("pk", flat=True)[:pool])
+    sims = dict(nearest[:pool])
+    sims.update((pk, by_meaning[pk]) for pk in matched if pk in by_meaning)
+    return sims, matched
 
 
 def _drop_gone(workspace, provider: str, kind: str, sims: dict[int, float], objects) -> None:
@@ -66,7 +86,8 @@ def _drop_gone(workspace, provider: str, kind: str, sims: dict[int, float], obje
 
 def search(workspace, q: str, kinds=SEARCH_KINDS, limit: int = 10) -> dict[str, list[Hit]]:
     """Insights, needs and features of `workspace` nearest in meaning to `q` (served from the
-    workspace's vector indexes), plus those whose words contain it; grouped by kind, best first."""
+    workspace's vector indexes), plus those whose words contain it (see TEXT_SCAN_MAX); grouped
+    by kind, best first."""
     q = (q or "").strip()
     results: dict[str, list[Hit]] = {}
     if not q:
@@ -75,16 +96,14 @@ def search(workspace, q: str, kinds=SEARCH_KINDS, limit: int = 10) -> dict[str, 
     provider = services.embedder().name
     pool = limit * 3
     if "insights" in kinds:
-        sims = _nearest(workspace, provider, indexes.INSIGHT, query, pool)
-        matched = set(
-            Insight.objects.filter(workspace=workspace, text__icontains=q).values_list(
-                "pk", flat=True
-            )[:pool]
+        sims, matched = _candidates(
+            workspace, provider, indexes.INSIGHT, Insight, Q(text__icontains=q), query, pool
         )
         objects = list(
             Insight.objects.filter(workspace=workspace, pk__in=set(sims) | matched)
             .select_related("stakeholder", "segment")
             .annotate(vector_hash=F("vector__text_hash"), vector_provider=F("vector__provider"))
+            .order_by()  # ranked below; an ordering would lead the planner to scan the workspace
         )
         _drop_gone(workspace, provider, indexes.INSIGHT, sims, objects)
         for obj in objects:
@@ -95,24 +114,16 @@ def search(workspace, q: str, kinds=SEARCH_KINDS, limit: int = 10) -> dict[str, 
                 # longer speaks for it.
                 del sims[obj.pk]
         results["insights"] = _rank_hits("insights", objects, sims, matched, limit)
-    for kind, model, item_kind in (
-        ("needs", Need, ItemKind.NEED),
-        ("features", Feature, ItemKind.FEATURE),
-    ):
+    for kind, item_kind in (("needs", ItemKind.NEED), ("features", ItemKind.FEATURE)):
         if kind not in kinds:
             continue
-        services.item_vectors_refresh(
-            workspace=workspace,
-            kind=item_kind,
-            objects=model.objects.filter(workspace=workspace).only("pk", "title", "description"),
+        services.item_vectors_sync(workspace=workspace, kind=item_kind)
+        model = services.ITEM_MODELS[item_kind]
+        words = Q(title__icontains=q) | Q(description__icontains=q)
+        sims, matched = _candidates(workspace, provider, item_kind, model, words, query, pool)
+        objects = list(
+            model.objects.filter(workspace=workspace, pk__in=set(sims) | matched).order_by()
         )
-        sims = _nearest(workspace, provider, item_kind, query, pool)
-        matched = set(
-            model.objects.filter(workspace=workspace)
-            .filter(Q(title__icontains=q) | Q(description__icontains=q))
-            .values_list("pk", flat=True)[:pool]
-        )
-        objects = list(model.objects.filter(workspace=workspace, pk__in=set(sims) | matched))
         _drop_gone(workspace, provider, item_kind, sims, objects)
         results[kind] = _rank_hits(kind, objects, sims, matched, limit)
     return results

@@ -4,20 +4,22 @@ groups and themes. Entry points called by other apps after commit: `insights_arr
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from quarterdeck.backlog.models import Feature
 from quarterdeck.core import activity
 from quarterdeck.insights.models import Insight, InsightLink, InsightState, Need, NeedState
 from quarterdeck.linking import indexes
@@ -173,65 +175,109 @@ def insight_vectors(*, insights: Sequence[Insight]) -> dict[int, np.ndarray]:
     return result
 
 
-def _item_text(obj) -> str:
-    return f"{obj.title}\n{obj.description or ''}".strip()
+def item_text(title: str, description: str | None) -> str:
+    """What a need's or a feature's vector is computed from."""
+    return f"{title}\n{description or ''}".strip()
 
 
-def item_vectors_refresh(*, workspace, kind: str, objects: Sequence) -> None:
-    """Compute and store the vectors of the needs or features (title + description) that have
-    none yet or whose text changed since."""
+def _item_vectors_store(
+    *, workspace, kind: str, items: Mapping[int, tuple[str, dt.datetime | None]]
+) -> None:
+    """Bring the vectors of needs or features (id → (`item_text`, updated_at)) up to date: those
+    with no vector or another text are computed and stored under a new revision; the others
+    only record the `updated_at` they were checked against."""
     provider = embedder()
-    stored = dict(
-        ItemVector.objects.filter(
-            workspace=workspace, kind=kind, provider=provider.name
-        ).values_list("object_id", "text_hash")
-    )
-    todo = [obj for obj in objects if stored.get(obj.pk) != text_hash(_item_text(obj))]
+    stored_rows = ItemVector.objects.filter(workspace=workspace, kind=kind, provider=provider.name)
+    if len(items) <= 500:
+        stored_rows = stored_rows.filter(object_id__in=list(items))
+    stored = {
+        object_id: (pk, stored_hash, checked)
+        for pk, object_id, stored_hash, checked in stored_rows.values_list(
+            "pk", "object_id", "text_hash", "source_updated_at"
+        )
+    }
+    todo, checked = [], []
+    for object_id, (text, updated_at) in items.items():
+        pk, stored_hash, seen = stored.get(object_id, (None, "", None))
+        if stored_hash != text_hash(text):
+            todo.append(object_id)
+        elif seen != updated_at:
+            checked.append(ItemVector(pk=pk, source_updated_at=updated_at))
+    if checked:
+        ItemVector.objects.bulk_update(checked, ["source_updated_at"], batch_size=500)
     if not todo:
         return
-    matrix = provider.embed([_item_text(o) for o in todo])
+    matrix = provider.embed([items[object_id][0] for object_id in todo])
     with transaction.atomic():
         revision = _take_revision(workspace.pk)
         existing = dict(
             ItemVector.objects.filter(
-                workspace=workspace,
-                kind=kind,
-                provider=provider.name,
-                object_id__in=[o.pk for o in todo],
+                workspace=workspace, kind=kind, provider=provider.name, object_id__in=todo
             ).values_list("object_id", "pk")
         )
         now = timezone.now()
         updates, creates = [], []
-        for obj, row in zip(todo, matrix, strict=True):
+        for object_id, row in zip(todo, matrix, strict=True):
+            text, updated_at = items[object_id]
             vector = ItemVector(
-                pk=existing.get(obj.pk),
+                pk=existing.get(object_id),
                 workspace=workspace,
                 kind=kind,
-                object_id=obj.pk,
+                object_id=object_id,
                 provider=provider.name,
                 dim=len(row),
                 vector=ItemVector.pack(row),
-                text_hash=text_hash(_item_text(obj)),
+                text_hash=text_hash(text),
+                source_updated_at=updated_at,
                 revision=revision,
                 updated_at=now,
             )
             (updates if vector.pk else creates).append(vector)
         ItemVector.objects.bulk_update(
-            updates, ["dim", "vector", "text_hash", "revision", "updated_at"], batch_size=500
+            updates,
+            ["dim", "vector", "text_hash", "source_updated_at", "revision", "updated_at"],
+            batch_size=500,
         )
         ItemVector.objects.bulk_create(creates, batch_size=500)
 
 
+ITEM_MODELS = {ItemKind.NEED: Need, ItemKind.FEATURE: Feature}
+
+
+def item_vectors_sync(*, workspace, kind: str) -> None:
+    """Bring the stored vectors of all the workspace's needs or features up to date.
+
+    Only the objects changed since their vector was last checked (`updated_at` differs from
+    the vector's `source_updated_at`) or without one are read, so a search that finds nothing
+    to do costs one query."""
+    fresh = ItemVector.objects.filter(
+        workspace=workspace,
+        kind=kind,
+        provider=embedder().name,
+        object_id=OuterRef("pk"),
+        source_updated_at=OuterRef("updated_at"),
+    )
+    stale = (
+        ITEM_MODELS[kind]
+        .objects.filter(workspace=workspace)
+        .filter(~Exists(fresh))
+        .values_list("pk", "title", "description", "updated_at")
+    )
+    items = {pk: (item_text(title, description), at) for pk, title, description, at in stale}
+    if items:
+        _item_vectors_store(workspace=workspace, kind=kind, items=items)
+
+
 def item_vectors(*, workspace, kind: str, objects: Sequence) -> dict[int, np.ndarray]:
     """Vectors of needs or features (title + description), kept up to date by text hash."""
-    item_vectors_refresh(workspace=workspace, kind=kind, objects=objects)
-    wanted = {obj.pk for obj in objects}
+    items = {obj.pk: (item_text(obj.title, obj.description), obj.updated_at) for obj in objects}
+    _item_vectors_store(workspace=workspace, kind=kind, items=items)
     return {
         object_id: np.frombuffer(bytes(blob), dtype=np.float16).astype(np.float32)
         for object_id, blob in ItemVector.objects.filter(
             workspace=workspace, kind=kind, provider=embedder().name
         ).values_list("object_id", "vector")
-        if object_id in wanted
+        if object_id in items
     }
 
 

@@ -202,7 +202,8 @@ class VectorIndex:
             if len(slots) == 0:
                 results.append([])
                 continue
-            scores = (self._codes[slots] @ q.astype(np.float32)) * self._scales[slots]
+            # einsum runs the int8 × float32 products vectorised; `@` on int8 rows does not.
+            scores = np.einsum("ij,j->i", self._codes[slots], q) * self._scales[slots]
             kk = min(k, len(slots))
             top = np.argpartition(-scores, kk - 1)[:kk]
             top = top[np.argsort(-scores[top])]

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection, transaction
 
 from quarterdeck.insights import services as insight_services
-from quarterdeck.insights.models import Insight
+from quarterdeck.insights.models import Insight, Need
 from quarterdeck.linking import indexes, selectors, services
-from quarterdeck.linking.models import InsightVector, VectorRevision
+from quarterdeck.linking.models import InsightVector, ItemVector, VectorRevision
 from quarterdeck.testing.factories import NeedFactory, WorkspaceFactory
 
 
@@ -185,3 +185,44 @@ def test_a_vector_committed_by_another_connection_is_found():
     assert [pk for pk, _sim in _nearest(workspace, "dark mode for the mobile app", k=1)] == [
         other.pk
     ]
+
+
+def test_a_need_changed_without_new_words_is_checked_not_embedded_again(
+    acme, paula, django_assert_num_queries
+):
+    need = NeedFactory(workspace=acme, title="Watch course videos offline")
+    selectors.search(acme, "offline videos", kinds=("needs",))
+    revision = VectorRevision.objects.get(workspace=acme).revision
+    insight_services.need_update(need=need, by=paula, state="archived")
+    assert [h.obj for h in selectors.search(acme, "offline videos", kinds=("needs",))["needs"]]
+    assert VectorRevision.objects.get(workspace=acme).revision == revision
+    vector = ItemVector.objects.get(workspace=acme, kind="need", object_id=need.pk)
+    assert vector.source_updated_at == Need.objects.get(pk=need.pk).updated_at
+    # up to date: what is stale, the revision counter, the text matches, the hits
+    with django_assert_num_queries(4):
+        selectors.search(acme, "offline videos", kinds=("needs",))
+
+
+def test_in_a_large_workspace_words_are_matched_among_the_nearest_by_meaning(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    near = _insight(acme, "Offline videos on the train please", capture)
+    for n in range(6):  # close in meaning, without the words "offline videos"
+        _insight(acme, f"Videos offline on the train, lesson {n}", capture)
+    far = _insight(
+        acme,
+        "Invoices are charged twice and refunds take weeks, my bank keeps calling about it; "
+        "offline videos aside, billing is a mess",
+        capture,
+    )
+
+    def top_two():
+        hits = selectors.search(acme, "offline videos", kinds=("insights",), limit=2)["insights"]
+        return [(h.obj.pk, h.text_match) for h in hits]
+
+    assert top_two() == [(near.pk, True), (far.pk, True)]
+    monkeypatch.setattr(selectors, "TEXT_SCAN_MAX", 5)
+    monkeypatch.setattr(selectors, "WORD_POOL", 0)
+    (first, second) = top_two()
+    assert first == (near.pk, True) and second[0] != far.pk and not second[1]
