@@ -16,7 +16,7 @@ first use). Then measures:
 
     .venv/bin/python bench/linking/bench_search.py [--insights 200000] [--only sqlite]
 
-Results are printed and written to bench/linking/results/search-<db>.json.
+Results are printed and written to bench/linking/results/search-<db>-<insights>.json.
 """
 
 from __future__ import annotations
@@ -299,7 +299,8 @@ def main() -> None:
         if result:
             print(json.dumps(result, indent=2))
             RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / f"search-{db}.json").write_text(json.dumps(result, indent=2) + "\n")
+            out = RESULTS / f"search-{db}-{args.insights}.json"
+            out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
