@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -271,6 +272,7 @@ def spawn(db: str, args) -> dict | None:
         str(args.queries),
     ]
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     if db == "postgresql":
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name])
     for line in out.stdout.splitlines():
