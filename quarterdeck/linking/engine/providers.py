@@ -85,7 +85,7 @@ class OnnxMiniLMProvider:
         threads: int | None = None,
         batch_size: int = 16,
         max_length: int = 256,
-        max_batch_tokens: int = 1024,
+        max_batch_tokens: int = 512,  # per batch; `threads` batches are in flight at once
         verify: bool = True,
         prepare: bool = True,
     ):
