@@ -10,10 +10,10 @@ times `quarterdeck.strategy.ranking.recompute_workspace`:
 
 each printed as one line with its phases (loading inputs, computing scores, writing what
 changed) and the total; `--repeat N` runs the last two N times (the weight going back and forth,
-so each run writes about half the scores). SQLite in a temporary directory by default;
-PostgreSQL when DATABASE_URL is set (use a scratch database: it is migrated and filled, then
-vacuumed and analysed, as autovacuum keeps a live database). The load average of the machine is
-printed before and after, since a busy machine slows every phase.
+so each run writes about half the scores). SQLite in a temporary directory, removed at the end,
+by default; PostgreSQL when DATABASE_URL is set (use a scratch database: it is migrated and
+filled, then vacuumed and analysed, as autovacuum keeps a live database). The load average of
+the machine is printed before and after, since a busy machine slows every phase.
 
     .venv/bin/python bench/rescore.py
     .venv/bin/python bench/rescore.py --features 20000 --repeat 3
@@ -21,9 +21,11 @@ printed before and after, since a busy machine slows every phase.
 """
 
 import argparse
+import atexit
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -35,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 def setup_django() -> str:
     if not os.environ.get("DATABASE_URL"):
-        os.environ["QUARTERDECK_DATA_DIR"] = tempfile.mkdtemp(prefix="qd-rescore-")
+        scratch = tempfile.mkdtemp(prefix="qd-rescore-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        os.environ["QUARTERDECK_DATA_DIR"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quarterdeck.settings")
     import django
 
