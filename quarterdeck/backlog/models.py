@@ -62,7 +62,9 @@ class Feature(WorkspaceScopedModel):
     target_release = models.DateField(_("target release"), null=True, blank=True)
     decline_reason = models.TextField(_("reason declined"), blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    score = models.FloatField(_("score"), null=True, blank=True, db_index=True)
+    # Not indexed: re-scoring rewrites many scores at once, and an index over the score rules
+    # out in-place (HOT) updates on PostgreSQL; the backlog sorts one workspace's rows.
+    score = models.FloatField(_("score"), null=True, blank=True)
     demand = models.FloatField(_("demand"), default=0)
 
     objects = FeatureQuerySet.as_manager()

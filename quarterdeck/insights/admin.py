@@ -8,6 +8,15 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ("name", "key", "weight", "workspace")
     list_filter = ("workspace",)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "weight" in form.changed_data:  # every need's demand may weigh differently
+            from quarterdeck.strategy.services import workspace_inputs_changed
+
+            workspace_inputs_changed(
+                workspace=obj.workspace, reason=str(obj.name), demand_changed=True
+            )
+
 
 @admin.register(Stakeholder)
 class StakeholderAdmin(admin.ModelAdmin):

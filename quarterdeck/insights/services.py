@@ -36,6 +36,8 @@ INSIGHT_FIELDS = (
     "tags",
 )
 NEED_FIELDS = ("title", "description", "state")
+# What an insight's weight in the demand of its needs follows (archived insights do not count).
+EVIDENCE_FIELDS = frozenset({"stakeholder", "segment", "captured_at", "state"})
 STAKEHOLDER_FIELDS = ("name", "email", "segment", "organisation", "weight", "notes")
 
 
@@ -191,6 +193,8 @@ def insight_update(*, insight: Insight, by=None, **fields) -> Insight:
         )
         if "text" in changes:  # its vector, suggestions and duplicates follow the new wording
             _after_insights_arrive([insight.pk])
+        if EVIDENCE_FIELDS & changes.keys():
+            evidence_changed(insight_ids=[insight.pk])
     return insight
 
 
@@ -324,6 +328,27 @@ def _demand_changed(need: Need) -> None:
         transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids), robust=True)
 
 
+def evidence_changed(*, insight_ids: list[int] | None = None, stakeholder=None) -> None:
+    """How much these insights (or the insights of `stakeholder`) weigh changed: the features
+    answering their needs are re-scored after commit."""
+    from quarterdeck.strategy.services import feature_inputs_changed
+
+    links = InsightLink.objects.all()
+    if insight_ids is not None:
+        links = links.filter(insight_id__in=insight_ids)
+    if stakeholder is not None:
+        links = links.filter(insight__stakeholder=stakeholder)
+    feature_ids = sorted(
+        set(
+            Need.objects.filter(pk__in=links.values("need_id"))
+            .exclude(features=None)
+            .values_list("features__id", flat=True)
+        )
+    )
+    if feature_ids:
+        transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids), robust=True)
+
+
 @transaction.atomic
 def insight_unlink(*, link: InsightLink, by=None) -> None:
     insight, need = link.insight, link.need
@@ -447,7 +472,7 @@ def stakeholder_create(*, workspace, name: str, by=None, email: str = "", **fiel
 def stakeholder_update(*, stakeholder: Stakeholder, by=None, **fields) -> Stakeholder:
     if "email" in fields:
         fields["email"] = (fields["email"] or "").strip().lower()
-    activity.update(
+    changes = activity.update(
         stakeholder,
         fields=fields,
         allowed=STAKEHOLDER_FIELDS,
@@ -455,6 +480,8 @@ def stakeholder_update(*, stakeholder: Stakeholder, by=None, **fields) -> Stakeh
         workspace=stakeholder.workspace,
         by=by,
     )
+    if {"weight", "segment"} & changes.keys():
+        evidence_changed(stakeholder=stakeholder)
     return stakeholder
 
 

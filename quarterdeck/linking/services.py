@@ -666,6 +666,7 @@ def duplicates_detect(*, workspace, insights: Sequence[Insight]) -> int:
         )
     )
     grouped = 0
+    regrouped: list[int] = []
     with transaction.atomic():
         for insight, row in zip(insights, matches, strict=True):
             for other_id, _similarity in row:
@@ -709,7 +710,12 @@ def duplicates_detect(*, workspace, insights: Sequence[Insight]) -> int:
                         message=root.summary,
                     )
                 grouped += 1
+                regrouped += [insight.pk, other_id]
                 break
+    if regrouped:  # an anonymous group counts once in the demand of its needs
+        from quarterdeck.insights.services import evidence_changed
+
+        evidence_changed(insight_ids=regrouped)
     return grouped
 
 
@@ -736,6 +742,9 @@ def duplicate_ungroup(*, insight: Insight, by) -> Insight:
         target=insight,
         changes={"duplicate_of": [pairs[0][1].pk, None]},
     )
+    from quarterdeck.insights.services import evidence_changed
+
+    evidence_changed(insight_ids=[a.pk for pair in pairs for a in pair])
     return insight
 
 

@@ -182,13 +182,16 @@ def progress_of(value: float | None, *, baseline: float, target: float, directio
 
 
 class FeatureScore(models.Model):
-    """The term values of a feature's latest score, kept to explain the next change of rank."""
+    """The term values of a feature's latest score, kept to explain the next change of rank.
+
+    The terms are packed (`scoring.pack_terms`: 14 doubles in `scoring.TERM_NAMES` order), so
+    that re-scoring a large workspace writes a short fixed-size row per changed feature."""
 
     feature = models.OneToOneField(
         "backlog.Feature", primary_key=True, on_delete=models.CASCADE, related_name="score_state"
     )
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    terms = models.JSONField(default=dict)
+    packed_terms = models.BinaryField(default=b"")
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -196,6 +199,48 @@ class FeatureScore(models.Model):
 
     def __str__(self) -> str:
         return f"score terms of feature {self.feature_id}"
+
+    @property
+    def terms(self) -> dict[str, float | None]:
+        from quarterdeck.strategy.scoring import unpack_terms
+
+        return unpack_terms(self.packed_terms)
+
+
+class NeedDemand(models.Model):
+    """A need's counted demand as last summed from its insight links (`strategy.demand`), so
+    that re-scoring a workspace sums again only the needs whose evidence changed.
+
+    Σ importance × weight and Σ weight of the counted insights (a stakeholder's strongest per
+    need, each anonymous group's strongest), decayed to `as_of` at `rate`; a later re-score
+    decays both sums on from there. `groups` counts stakeholders and anonymous groups."""
+
+    need = models.OneToOneField(
+        "insights.Need", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    amount = models.FloatField()
+    weight = models.FloatField()
+    stakeholders = models.PositiveIntegerField()
+    groups = models.PositiveIntegerField()
+    rate = models.FloatField()  # ln 2 / half-life in days it was decayed with, 0: no decay
+    as_of = models.FloatField()  # POSIX time the sums were decayed to
+
+    def __str__(self) -> str:
+        return f"demand of need {self.need_id}"
+
+
+class DemandRevision(models.Model):
+    """A workspace's counter of forgotten need demand: `NeedDemand` rows summed while it moved
+    on may predate the change, so they are not kept."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"demand revision {self.value} of workspace {self.workspace_id}"
 
 
 class RankChange(WorkspaceScopedModel):

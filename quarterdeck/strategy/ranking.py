@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from quarterdeck.strategy import scoring
+from quarterdeck.strategy import demand, scoring
 from quarterdeck.strategy.models import FeatureScore, KeyResult, RankChange
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,12 @@ def _decay_rate(params: scoring.ScoringParams | None) -> float:
 
 
 def _weighted_links_sql(
-    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+    workspace_id: int, need_ids: list[int] | str | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
-    """SQL for every counted insight link of the workspace (of `need_ids` when given) with its
-    weight (segment × stakeholder × recency decay). Columns: link_id, need_id, stakeholder_id,
-    importance, grp (the near-duplicate group of an insight without a stakeholder), weight."""
+    """SQL for every counted insight link of the workspace (of `need_ids` when given: ids, or a
+    subquery selecting them) with its weight (segment × stakeholder × recency decay). Columns:
+    link_id, need_id, stakeholder_id, importance, grp (the near-duplicate group of an insight
+    without a stakeholder), weight."""
     from quarterdeck.insights.models import (
         Insight,
         InsightLink,
@@ -181,7 +182,9 @@ def _weighted_links_sql(
         params[-1:-1] = [rate]
     params += [workspace_id, InsightState.ARCHIVED]
     need_filter = ""
-    if need_ids is not None:
+    if isinstance(need_ids, str):
+        need_filter = f" AND l.need_id IN ({need_ids})"
+    elif need_ids is not None:
         need_filter = f" AND l.need_id IN ({', '.join(['%s'] * len(need_ids))})"
         params += need_ids
     sql = f"""
@@ -200,7 +203,7 @@ def _weighted_links_sql(
 
 
 def _demand_query(
-    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+    workspace_id: int, need_ids: list[int] | str | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
     """SQL for the counted demand of every need: one row per (need, stakeholder), or per
     (need, group of near-duplicate insights) for insights without a stakeholder, holding the
@@ -223,7 +226,7 @@ def _demand_query(
 
 
 def _strongest_sql(
-    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+    workspace_id: int, need_ids: list[int] | str | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
     """The rows of `_demand_query` as (need_id, stakeholder_id, amount, weight), amount being
     importance × weight. PostgreSQL keeps each group's first row in the window's order
@@ -246,7 +249,7 @@ def _strongest_sql(
 
 
 def _need_totals_sql(
-    workspace_id: int, need_ids: list[int] | None, now: dt.datetime, rate: float
+    workspace_id: int, need_ids: list[int] | str | None, now: dt.datetime, rate: float
 ) -> tuple[str, list]:
     """SQL for each need's (need_id, Σ importance × weight, Σ weight, stakeholders, groups) of
     its counted demand (`_strongest_sql`), groups counting stakeholders and anonymous groups,
@@ -618,13 +621,15 @@ def term_values(scorer: scoring.Scorer, inputs: scoring.FeatureInputs) -> tuple[
 @dataclass
 class Columns:
     """A workspace's features as parallel arrays ordered by id: ids, whether each is open, its
-    stored score (NaN: none) and demand, and its score inputs."""
+    stored score (NaN: none) and demand, and its score inputs; and the need demand summed while
+    reading them, to keep (`demand.keep`)."""
 
     ids: np.ndarray
     open: np.ndarray
     old_scores: np.ndarray
     old_demands: np.ndarray
     inputs: scoring.FeatureColumns
+    fresh_demand: demand.Fresh | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -643,12 +648,29 @@ def _copies() -> bool:
     return is_psycopg3
 
 
-def _copy_rows_dtype(kinds: str) -> np.dtype:
-    """One row of a binary COPY of non-null columns ("i": bigint, "f": double precision)."""
-    fields: list[tuple[str, str]] = [("count", ">i2")]
-    for k, kind in enumerate(kinds):
-        fields += [(f"size{k}", ">i4"), (f"c{k}", ">i8" if kind == "i" else ">f8")]
+def _copy_dtype(columns: list[np.ndarray]) -> np.dtype:
+    """One row of a binary COPY of non-null columns: a 1-D int64 column is a bigint, a 1-D
+    float64 column a double precision, a 2-D float64 column a bytea of its row's little-endian
+    doubles."""
+    fields: list[tuple] = [("count", ">i2")]
+    for k, column in enumerate(columns):
+        if column.ndim == 2:
+            fields += [(f"size{k}", ">i4"), (f"c{k}", "<f8", (column.shape[1],))]
+        else:
+            kind = ">i8" if column.dtype.kind in "iub" else ">f8"
+            fields += [(f"size{k}", ">i4"), (f"c{k}", kind)]
     return np.dtype(fields)
+
+
+def copy_rows(cursor, table: str, columns: list[np.ndarray]) -> None:
+    """Rows made of `columns` (see `_copy_dtype`) into `table`, in one binary COPY."""
+    rows = np.empty(len(columns[0]), _copy_dtype(columns))
+    rows["count"] = len(columns)
+    for k, column in enumerate(columns):
+        rows[f"size{k}"] = 8 * (column.shape[1] if column.ndim == 2 else 1)
+        rows[f"c{k}"] = column
+    with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_COPY_SIGNATURE + rows.tobytes() + _COPY_END)
 
 
 _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, type, length, base
@@ -656,6 +678,8 @@ _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, 
 # Statements over every row of a workspace are planned as costly enough for PostgreSQL to
 # compile them (JIT), which takes longer than running them.
 _NO_JIT = "SET LOCAL jit = off"
+# Sorting a workspace's evaluations for the latest of each fits in memory with this much.
+_SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
 
 # A read: SQL selecting columns c0, c1…, its parameters, and the kind of each column: "i" for
 # integers (NULL: -1), "f" for doubles (NULL: NaN).
@@ -712,6 +736,7 @@ def _read_columns(reads: list[Read], *, with_sql: str = "", with_params=()) -> l
         joined = " CROSS JOIN ".join(parts)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_NO_JIT)
+            cursor.execute(_SORT_MEMORY)
             cursor.execute(f"{with_sql} SELECT * FROM {joined}", params)  # noqa: S608
             row = cursor.fetchone()
         columns, start = [], 0
@@ -741,13 +766,15 @@ def _reads_meanwhile(workspace_id: int) -> bool:
     )
 
 
-def _read_meanwhile(read: Read) -> Callable[[], list[np.ndarray]]:
-    """`_read_columns([read])` started on a connection of its own in another thread; the
+def _read_meanwhile(
+    reads: list[Read], *, with_sql: str = "", with_params=()
+) -> Callable[[], list[list[np.ndarray]]]:
+    """`_read_columns(reads, …)` started on a connection of its own in another thread; the
     function returned waits for its columns."""
 
-    def columns() -> list[np.ndarray]:
+    def columns() -> list[list[np.ndarray]]:
         try:
-            return _read_columns([read])[0]
+            return _read_columns(reads, with_sql=with_sql, with_params=with_params)
         finally:
             connection.close()  # this thread's own connection
 
@@ -761,9 +788,13 @@ def _input_reads(workspace_id: int) -> tuple[str, list, list[Read]]:
     """The WITH clause naming the workspace's features `scored` (id, status, score, demand),
     and the reads of their inputs: the features (id, open or not, score, demand), their needs
     (feature, need), drivers (feature, weight × contribution), key results (feature, key
-    result) and latest evaluations by creation then id (feature, effort, risk level, confidence)."""
+    result) and latest evaluations by creation then id (feature, effort, risk level, confidence).
+
+    Rows of the workspace are found through its needs, drivers and key results (small tables
+    or an index) rather than by joining every feature."""
     from quarterdeck.backlog.models import OPEN_STATUSES, Evaluation, Feature, FeatureDriver
-    from quarterdeck.strategy.models import Driver
+    from quarterdeck.insights.models import Need
+    from quarterdeck.strategy.models import Driver, Objective
 
     quote = connection.ops.quote_name
     feature = quote(Feature._meta.db_table)
@@ -775,6 +806,25 @@ def _input_reads(workspace_id: int) -> tuple[str, list, list[Read]]:
     statuses = sorted(OPEN_STATUSES)
     levels = scoring.RISK_LEVELS
     risk = " ".join(f"WHEN %s THEN {code}" for code in range(len(levels)))
+    evaluations = quote(Evaluation._meta.db_table)
+    if connection.vendor == "postgresql":  # the first row of each feature in that order
+        latest = (
+            "SELECT DISTINCT ON (x.feature_id) x.feature_id AS c0, x.effort AS c1, "  # noqa: S608
+            f"CASE x.risk {risk} ELSE -1 END AS c2, x.confidence AS c3 FROM {evaluations} AS x "
+            f"WHERE x.feature_id IN (SELECT id FROM {feature} WHERE workspace_id = %s) "
+            "ORDER BY x.feature_id, x.created_at DESC, x.id DESC"
+        )
+        latest_params = [*levels, workspace_id]
+    else:
+        latest = (
+            "SELECT feature_id AS c0, effort AS c1, risk AS c2, confidence AS c3 FROM ("  # noqa: S608
+            f"SELECT x.feature_id, x.effort, CASE x.risk {risk} ELSE -1 END AS risk, "
+            "x.confidence, ROW_NUMBER() OVER ("
+            "PARTITION BY x.feature_id ORDER BY x.created_at DESC, x.id DESC) AS nth "
+            f"FROM {evaluations} AS x "
+            "JOIN scored AS f ON f.id = x.feature_id) AS latest WHERE nth = 1"
+        )
+        latest_params = list(levels)
     reads: list[Read] = [
         (
             f"SELECT id AS c0, CASE WHEN status IN ({', '.join(['%s'] * len(statuses))}) "  # noqa: S608
@@ -785,37 +835,92 @@ def _input_reads(workspace_id: int) -> tuple[str, list, list[Read]]:
         (
             "SELECT x.feature_id AS c0, x.need_id AS c1 "  # noqa: S608 - names from models
             f"FROM {quote(Feature.needs.through._meta.db_table)} AS x "
-            "JOIN scored AS f ON f.id = x.feature_id",
-            [],
+            f"JOIN {quote(Need._meta.db_table)} AS n ON n.id = x.need_id "
+            "WHERE n.workspace_id = %s",
+            [workspace_id],
             "ii",
         ),
         (
             "SELECT x.feature_id AS c0, d.weight * x.contribution AS c1 "  # noqa: S608
             f"FROM {quote(FeatureDriver._meta.db_table)} AS x "
             f"JOIN {quote(Driver._meta.db_table)} AS d ON d.id = x.driver_id "
-            "JOIN scored AS f ON f.id = x.feature_id",
-            [],
+            "WHERE d.workspace_id = %s",
+            [workspace_id],
             "if",
         ),
         (
             "SELECT x.feature_id AS c0, x.keyresult_id AS c1 "  # noqa: S608
             f"FROM {quote(Feature.key_results.through._meta.db_table)} AS x "
-            "JOIN scored AS f ON f.id = x.feature_id",
-            [],
+            f"JOIN {quote(KeyResult._meta.db_table)} AS k ON k.id = x.keyresult_id "
+            f"JOIN {quote(Objective._meta.db_table)} AS o ON o.id = k.objective_id "
+            "WHERE o.workspace_id = %s",
+            [workspace_id],
             "ii",
         ),
-        (
-            "SELECT feature_id AS c0, effort AS c1, risk AS c2, confidence AS c3 FROM ("  # noqa: S608
-            f"SELECT x.feature_id, x.effort, CASE x.risk {risk} ELSE -1 END AS risk, "
-            "x.confidence, ROW_NUMBER() OVER ("
-            "PARTITION BY x.feature_id ORDER BY x.created_at DESC, x.id DESC) AS nth "
-            f"FROM {quote(Evaluation._meta.db_table)} AS x "
-            "JOIN scored AS f ON f.id = x.feature_id) AS latest WHERE nth = 1",
-            list(levels),
-            "ifif",
-        ),
+        (latest, latest_params, "ifif"),
     ]
     return with_sql, [workspace_id], reads
+
+
+def _epoch_sql(column: str, moment: dt.datetime) -> tuple[str, list]:
+    """SQL comparing a stored datetime `column` to `moment` — the expression of the column and
+    the parameter, as POSIX time (PostgreSQL) or a Julian day (SQLite keeps UTC text)."""
+    if connection.vendor == "postgresql":
+        return f"date_part('epoch', {column})", [moment.timestamp()]
+    return f"julianday({column})", [moment.timestamp() / 86400.0 + 2440587.5]
+
+
+def _demand_reads(workspace_id: int, now: dt.datetime, rate: float) -> list[Read]:
+    """The demand of every need the workspace's features answer, in two reads.
+
+    Stored: the `NeedDemand` sums made with decay `rate` (need, Σ importance × weight, Σ weight,
+    stakeholders, groups — stakeholders and anonymous groups —, POSIX time of the sums). Fresh:
+    for the answered needs without them, the sums of `_need_totals_sql` now (the same columns
+    but the last: 1 if a counted insight of the need is dated after `now`, whose sums cannot be
+    decayed on later and are not kept)."""
+    from quarterdeck.backlog.models import Feature
+    from quarterdeck.insights.models import Insight, InsightLink, InsightState, Need
+    from quarterdeck.strategy.models import NeedDemand
+
+    quote = connection.ops.quote_name
+    table = quote(NeedDemand._meta.db_table)
+    stored = (
+        "SELECT need_id AS c0, amount AS c1, weight AS c2, stakeholders AS c3, "  # noqa: S608
+        f"{quote('groups')} AS c4, as_of AS c5 FROM {table} WHERE workspace_id = %s AND rate = %s"
+    )
+    stale = (
+        "SELECT DISTINCT x.need_id FROM "  # noqa: S608 - names from models
+        f"{quote(Feature.needs.through._meta.db_table)} AS x "
+        f"JOIN {quote(Need._meta.db_table)} AS n ON n.id = x.need_id "
+        f"LEFT JOIN {table} AS d ON d.need_id = x.need_id AND d.rate = %s "
+        "WHERE n.workspace_id = %s AND d.need_id IS NULL"
+    )
+    totals, totals_params = _need_totals_sql(workspace_id, "SELECT need_id FROM stale", now, rate)
+    captured, captured_params = _epoch_sql("i.captured_at", now)
+    future = (
+        "SELECT DISTINCT l.need_id FROM "  # noqa: S608 - names from models
+        f"{quote(InsightLink._meta.db_table)} AS l "
+        f"JOIN {quote(Insight._meta.db_table)} AS i ON i.id = l.insight_id "
+        f"WHERE l.workspace_id = %s AND i.state <> %s AND {captured} > %s "
+        "AND l.need_id IN (SELECT need_id FROM stale)"
+    )
+    fresh = (
+        f"WITH stale AS ({stale}) "  # noqa: S608 - built from the SQL above
+        "SELECT s.need_id AS c0, COALESCE(t.c1, 0.0) AS c1, COALESCE(t.c2, 0.0) AS c2, "
+        "COALESCE(t.c3, 0) AS c3, COALESCE(t.c4, 0) AS c4, "
+        "CASE WHEN f.need_id IS NULL THEN 0 ELSE 1 END AS c5 "
+        f"FROM stale AS s LEFT JOIN ({totals}) AS t ON t.c0 = s.need_id "
+        f"LEFT JOIN ({future}) AS f ON f.need_id = s.need_id"
+    )
+    fresh_params = [
+        rate,
+        workspace_id,
+        *totals_params,
+        workspace_id,
+        InsightState.ARCHIVED,
+        *captured_params,
+    ]
+    return [(stored, [workspace_id, rate], "iffiif"), (fresh, fresh_params, "iffiii")]
 
 
 def _positions(ids: np.ndarray, feature_ids: np.ndarray) -> np.ndarray:
@@ -892,6 +997,14 @@ def _driver_column(ids: np.ndarray, feature: np.ndarray, parts: np.ndarray) -> n
     return driver_value
 
 
+def _in_workspace(ids: np.ndarray, feature: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """The rows whose feature is among `ids` (a link across workspaces is not counted)."""
+    found, _where = _lookup(ids, feature)
+    if found.all():
+        return [feature, *others]
+    return [feature[found], *(column[found] for column in others)]
+
+
 def load_columns(
     workspace_id: int, *, now: dt.datetime, params: scoring.ScoringParams | None = None
 ) -> Columns:
@@ -899,23 +1012,32 @@ def load_columns(
     `load_inputs(aggregated=True)` builds one object per feature for, giving the same terms
     (`scoring.FeatureColumns`).
 
-    Each read gives one kind of row (`_input_reads`) or the demand totals of each need
-    (`_need_totals_sql`), as columns matched by feature id. On PostgreSQL they are one
-    statement; for a large workspace outside a transaction the demand, the longest read, runs
-    meanwhile on a second connection."""
+    Each read gives one kind of row (`_input_reads`), or the demand of each need
+    (`_demand_reads`: stored sums decayed on to `now`, and sums made now for the needs without
+    them, kept in `fresh_demand`). On PostgreSQL they are one statement; for a large workspace
+    outside a transaction the demand, evaluations and drivers are read meanwhile on a second
+    connection."""
     with_sql, with_params, reads = _input_reads(workspace_id)
-    sql, sql_params = _need_totals_sql(workspace_id, None, now, _decay_rate(params))
-    demand: Read = (sql, sql_params, "iffii")
-    if _reads_meanwhile(workspace_id):
-        totals = _read_meanwhile(demand)
-        read = _read_columns(reads, with_sql=with_sql, with_params=with_params)
-        read.append(totals())
+    rate = _decay_rate(params)
+    revision = demand.revision(workspace_id)  # before any link is read
+    demand_reads = _demand_reads(workspace_id, now, rate)
+    if _reads_meanwhile(workspace_id):  # about half the reading each
+        elsewhere = _read_meanwhile([reads[2], *demand_reads])
+        here = _read_columns(
+            [reads[0], reads[1], reads[3], reads[4]], with_sql=with_sql, with_params=with_params
+        )
+        drivers, stored_demand, fresh_demand = elsewhere()
+        read = [here[0], here[1], drivers, here[2], here[3]]
     else:
-        read = _read_columns([*reads, demand], with_sql=with_sql, with_params=with_params)
+        read = _read_columns(reads, with_sql=with_sql, with_params=with_params)
+        stored_demand, fresh_demand = _read_columns(demand_reads)
     features, (need_feature, need_id), (driver_feature, parts), (kr_feature, kr_id) = read[:4]
-    (evaluation_feature, estimate, risk, confidence), totals_of_needs = read[4:]
+    evaluation_feature, estimate, risk, confidence = read[4]
     order = np.argsort(features[0])
     ids, is_open, old_scores, old_demands = (column[order] for column in features)
+    need_feature, need_id = _in_workspace(ids, need_feature, need_id)
+    driver_feature, parts = _in_workspace(ids, driver_feature, parts)
+    kr_feature, kr_id = _in_workspace(ids, kr_feature, kr_id)
     size = len(ids)
     at_risk_ids = [pk for pk, kr in _key_results_at_risk(workspace_id).items() if kr.at_risk]
     at = _positions(ids, kr_feature)
@@ -926,8 +1048,18 @@ def load_columns(
     at = _positions(ids, evaluation_feature)
     effort, risks, confidences = np.full(size, math.nan), np.full(size, -1), np.full(size, math.nan)
     effort[at], risks[at], confidences[at] = estimate, risk, confidence
+    need, amount, weight, stakeholders, groups, as_of = stored_demand
+    if rate and len(need):  # decayed on from the time of the stored sums
+        factor = np.exp(-rate * np.maximum((now.timestamp() - as_of) / 86400.0, 0.0))
+        amount, weight = amount * factor, weight * factor
+    fresh = fresh_demand[:5]
+    kept = fresh_demand[5] == 0
+    need, amount, weight, stakeholders, groups = (
+        np.concatenate([a, b])
+        for a, b in zip([need, amount, weight, stakeholders, groups], fresh, strict=True)
+    )
     user_value, demand_weight, reach = _demand_columns(
-        workspace_id, ids, need_feature, need_id, totals_of_needs
+        workspace_id, ids, need_feature, need_id, [need, amount, weight, stakeholders, groups]
     )
     return Columns(
         ids=ids,
@@ -944,6 +1076,9 @@ def load_columns(
             effort=effort,
             risk=risks,
             confidence=confidences,
+        ),
+        fresh_demand=demand.Fresh(
+            revision, *(column[kept] for column in fresh), rate, now.timestamp()
         ),
     )
 
@@ -1070,33 +1205,22 @@ def _copy_changes(
     ids: np.ndarray,
     scores: np.ndarray,
     demands: np.ndarray,
-    terms: Mapping[str, np.ndarray],
+    terms: np.ndarray,
     at: dt.datetime,
 ) -> None:
     """`_write_scores` and `_store_terms` for many features on PostgreSQL: the rows go in one
-    binary COPY to a temporary table, then one UPDATE sets the scores and one INSERT … ON
-    CONFLICT the terms (NaN: none). Terms are stored as JSON the database builds from the
-    doubles, each written with the shortest digits that read back as the same double."""
+    binary COPY to a temporary table (the terms packed as `scoring.pack_terms` packs them),
+    then one UPDATE sets the scores and one INSERT … ON CONFLICT the terms (NaN: none)."""
     from quarterdeck.backlog.models import Feature
 
     quote = connection.ops.quote_name
-    names = ["id", "score", "demand", *terms]
-    rows = np.empty(len(ids), _copy_rows_dtype("i" + "f" * (len(names) - 1)))
-    rows["count"] = len(names)
-    for k, column in enumerate([ids, scores, demands, *terms.values()]):
-        rows[f"size{k}"] = 8
-        rows[f"c{k}"] = column
-    term_columns = ", ".join(f"{quote(name)} float8" for name in terms)
-    built = ", ".join(f"'{name}', NULLIF(r.{quote(name)}, 'NaN')" for name in terms)
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
-        cursor.execute("SET LOCAL extra_float_digits = 1")  # shortest exact digits
         cursor.execute(
             "CREATE TEMPORARY TABLE rescored "
-            f"(id bigint, score float8, demand float8, {term_columns}) ON COMMIT DROP"
+            "(id bigint, score float8, demand float8, terms bytea) ON COMMIT DROP"
         )
-        with cursor.copy("COPY rescored FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_COPY_SIGNATURE + rows.tobytes() + _COPY_END)
+        copy_rows(cursor, "rescored", [ids, scores, demands, terms])
         cursor.execute(
             f"UPDATE {quote(Feature._meta.db_table)} AS f "  # noqa: S608 - names from models
             "SET score = NULLIF(r.score, 'NaN'), demand = r.demand "
@@ -1104,10 +1228,10 @@ def _copy_changes(
         )
         cursor.execute(
             f"INSERT INTO {quote(FeatureScore._meta.db_table)} "  # noqa: S608 - names from models
-            "(feature_id, workspace_id, terms, computed_at) "
-            f"SELECT r.id, %s, jsonb_build_object({built}), %s FROM rescored AS r "
+            "(feature_id, workspace_id, packed_terms, computed_at) "
+            "SELECT r.id, %s, r.terms, %s FROM rescored AS r "
             "ON CONFLICT (feature_id) DO UPDATE "
-            "SET terms = EXCLUDED.terms, computed_at = EXCLUDED.computed_at",
+            "SET packed_terms = EXCLUDED.packed_terms, computed_at = EXCLUDED.computed_at",
             [workspace_id, at],
         )
         cursor.execute("DROP TABLE rescored")
@@ -1118,10 +1242,11 @@ def _write_changes(
     ids: np.ndarray,
     scores: np.ndarray,
     demands: np.ndarray,
-    terms: Mapping[str, np.ndarray],
+    terms: np.ndarray,
     at: dt.datetime,
 ) -> None:
-    """Write the scores, demands and terms of the features `ids` (columns, NaN: none)."""
+    """Write the scores, demands and terms (one row of `scoring.TERM_NAMES` per feature) of the
+    features `ids` (NaN: none)."""
     if _copies():
         _copy_changes(workspace_id, ids, scores, demands, terms, at)
         return
@@ -1132,29 +1257,47 @@ def _write_changes(
             for pk, score, demand in zip(pks, scores.tolist(), demands.tolist(), strict=True)
         ]
     )
-    names = list(terms)
-    rows = zip(*(column.tolist() for column in terms.values()), strict=True)
-    _store_terms(
-        workspace_id,
-        {
-            pk: dict(zip(names, map(_clean, row), strict=True))
-            for pk, row in zip(pks, rows, strict=True)
-        },
-        at,
+    packed = np.ascontiguousarray(terms, dtype="<f8")
+    FeatureScore.objects.bulk_create(
+        [
+            FeatureScore(
+                feature_id=pk, workspace_id=workspace_id, packed_terms=row.tobytes(), computed_at=at
+            )
+            for pk, row in zip(pks, packed, strict=True)
+        ],
+        update_conflicts=True,
+        unique_fields=["feature"],
+        update_fields=["packed_terms", "computed_at"],
+        batch_size=2000,
     )
 
 
 def _store_terms(workspace_id: int, terms: dict[int, dict], at: dt.datetime) -> None:
     FeatureScore.objects.bulk_create(
         [
-            FeatureScore(feature_id=pk, workspace_id=workspace_id, terms=t, computed_at=at)
+            FeatureScore(
+                feature_id=pk,
+                workspace_id=workspace_id,
+                packed_terms=scoring.pack_terms(t),
+                computed_at=at,
+            )
             for pk, t in terms.items()
         ],
         update_conflicts=True,
         unique_fields=["feature"],
-        update_fields=["terms", "computed_at"],
+        update_fields=["packed_terms", "computed_at"],
         batch_size=2000,
     )
+
+
+def _old_terms(feature_ids: list[int]) -> dict[int, dict]:
+    """feature id → its stored terms by name."""
+    return {
+        pk: scoring.unpack_terms(packed)
+        for pk, packed in FeatureScore.objects.filter(feature_id__in=feature_ids).values_list(
+            "feature_id", "packed_terms"
+        )
+    }
 
 
 @dataclass
@@ -1190,7 +1333,10 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
     computed_at = time.perf_counter()
     seconds["compute"] = computed_at - loaded_at
     if not len(changed):
-        seconds["write"] = 0.0
+        if len(loaded.fresh_demand):
+            with transaction.atomic():
+                demand.keep(workspace.pk, loaded.fresh_demand)
+        seconds["write"] = time.perf_counter() - computed_at
         return Result(len(loaded), 0, 0, seconds)
     ids = loaded.ids
     old_ranks = column_ranks(ids, loaded.open, loaded.old_scores)
@@ -1199,9 +1345,7 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
     biggest = np.argsort(-np.abs(old_ranks[moved] - new_ranks[moved]), kind="stable")
     recorded = moved[biggest[:MAX_RECORDED]].tolist()
     recorded_ids = ids[recorded].tolist()
-    old_terms = dict(
-        FeatureScore.objects.filter(feature_id__in=recorded_ids).values_list("feature_id", "terms")
-    )
+    old_terms = _old_terms(recorded_ids)
 
     def optional(value: float) -> float | None:
         return None if math.isnan(value) else value
@@ -1215,7 +1359,7 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
             ids[changed],
             new_scores[changed],
             new_demands[changed],
-            {name: column[changed] for name, column in values.items()},
+            np.column_stack([values[name][changed] for name in scoring.TERM_NAMES]),
             now,
         )
         RankChange.objects.bulk_create(
@@ -1235,6 +1379,7 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
             ],
             batch_size=500,
         )
+        demand.keep(workspace.pk, loaded.fresh_demand)
     seconds["write"] = time.perf_counter() - computed_at
     return Result(len(loaded), len(changed), len(recorded_ids), seconds)
 
@@ -1278,11 +1423,7 @@ def recompute_features(workspace, feature_ids: Iterable[int], *, reason: str = "
     )
     recorded = changed = 0
     with transaction.atomic():
-        old_terms = dict(
-            FeatureScore.objects.filter(feature_id__in=loaded.ids).values_list(
-                "feature_id", "terms"
-            )
-        )
+        old_terms = _old_terms(loaded.ids)
         for i, pk in enumerate(loaded.ids):
             values, total = term_values(scorer, loaded.inputs[i])
             total, demand = _clean(total), _clean(values["user_value"]) or 0.0
@@ -1321,6 +1462,7 @@ def features_changed(*, feature_ids: list[int], reason: str = "") -> None:
     from quarterdeck.accounts.models import Workspace
     from quarterdeck.backlog.models import Feature
 
+    demand.forget_for_features(feature_ids)  # what their scores follow may have changed
     by_workspace: dict[int, list[int]] = {}
     for pk, ws_id in Feature.objects.filter(pk__in=list(feature_ids)).values_list(
         "id", "workspace_id"
@@ -1330,10 +1472,14 @@ def features_changed(*, feature_ids: list[int], reason: str = "") -> None:
         recompute_features(workspace, by_workspace[workspace.pk], reason=reason)
 
 
-def workspace_changed(*, workspace_id: int, reason: str = "") -> None:
-    """Something every score depends on changed: re-score now, or in the background if large."""
+def workspace_changed(*, workspace_id: int, reason: str = "", demand_changed: bool = False) -> None:
+    """Something every score depends on changed: re-score now, or in the background if large.
+    With `demand_changed`, the stored demand of every need is forgotten first."""
     from quarterdeck.accounts.models import Workspace
     from quarterdeck.backlog.models import Feature
+
+    if demand_changed:
+        demand.forget(workspace_id)
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:

@@ -588,6 +588,43 @@ def _column_values(columns: FeatureColumns, ctx: _Context) -> dict[str, np.ndarr
     }
 
 
+# The public terms in a fixed order: how a feature's latest terms are stored (`pack_terms`).
+TERM_NAMES: tuple[str, ...] = (
+    "user_value",
+    "reach",
+    "impact",
+    "driver_value",
+    "kr_alignment",
+    "company_value",
+    "value",
+    "effort",
+    "risk_factor",
+    "job_size",
+    "ease",
+    "confidence",
+    "time_criticality",
+    "risk_reduction",
+)
+TERMS_DTYPE = np.dtype(("<f8", (len(TERM_NAMES),)))  # one feature's packed terms
+
+
+def pack_terms(values: Mapping[str, float | None]) -> bytes:
+    """The terms named in TERM_NAMES as little-endian doubles, NaN for a missing one."""
+    row = [values.get(name) for name in TERM_NAMES]
+    return np.array([math.nan if v is None else v for v in row], dtype="<f8").tobytes()
+
+
+def unpack_terms(data: bytes | memoryview | None) -> dict[str, float | None]:
+    """`pack_terms` read back: each term by name, None where it was missing (or not finite)."""
+    if not data:
+        return {}
+    numbers = np.frombuffer(bytes(data), dtype="<f8").tolist()
+    return {
+        name: value if math.isfinite(value) else None
+        for name, value in zip(TERM_NAMES, numbers, strict=False)
+    }
+
+
 class _Definition(NamedTuple):
     formula: str  # how the term is defined, for display
     depends: tuple[str, ...] = ()  # the terms it is computed from

@@ -77,14 +77,18 @@ def feature_inputs_changed(*, feature_ids: list[int], reason: str = "") -> None:
     features_changed(feature_ids=feature_ids, reason=reason)
 
 
-def workspace_inputs_changed(*, workspace, reason: str = "") -> None:
-    """Every score may have changed (weights, settings): re-score after commit."""
+def workspace_inputs_changed(*, workspace, reason: str = "", demand_changed: bool = False) -> None:
+    """Every score may have changed (weights, settings): re-score after commit. With
+    `demand_changed` (segment weights), the demand of every need is summed again."""
     try:
         from quarterdeck.strategy.ranking import workspace_changed
     except ImportError:
         return
     transaction.on_commit(
-        lambda: workspace_changed(workspace_id=workspace.pk, reason=reason), robust=True
+        lambda: workspace_changed(
+            workspace_id=workspace.pk, reason=reason, demand_changed=demand_changed
+        ),
+        robust=True,
     )
 
 
