@@ -3,11 +3,13 @@
 `load_inputs` reads everything a workspace's scores depend on in five queries (features, insight
 links of their needs, driver contributions, key results with check-ins, evaluations) and builds
 one `scoring.FeatureInputs` per feature. `recompute_workspace` reads the same inputs as columns
-instead (`load_columns`: numpy arrays matched by feature id, demand summed per need in the
-database), scores every feature at once (`Scorer.column_values`, bit for bit what scoring each
-`FeatureInputs` gives), writes `Feature.score`, `Feature.demand` and the terms where they changed
-(on PostgreSQL one COPY, one UPDATE and one INSERT … ON CONFLICT), and records a `RankChange`
-(old and new rank and score, which terms moved, why) for the features that moved most.
+instead (`load_columns`: numpy arrays matched by feature id; each need's demand as stored by the
+last re-score and decayed on, or summed in the database for the needs whose evidence changed
+since — `strategy.demand`), scores every feature at once (`Scorer.column_values`: what scoring
+each `FeatureInputs` gives), writes `Feature.score`, `Feature.demand` and the packed terms where
+they changed (on PostgreSQL one COPY, one UPDATE and one INSERT … ON CONFLICT), and records a
+`RankChange` (old and new rank and score, which terms moved, why) for the features that moved
+most.
 `recompute_features` does the same for a few features, synchronously.
 
 The hooks called by services after commit are `features_changed` and `workspace_changed`.
@@ -630,6 +632,7 @@ class Columns:
     old_demands: np.ndarray
     inputs: scoring.FeatureColumns
     fresh_demand: demand.Fresh | None = None
+    apart: bool = False  # read on two connections (a large workspace, outside a transaction)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -678,7 +681,8 @@ _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, 
 # Statements over every row of a workspace are planned as costly enough for PostgreSQL to
 # compile them (JIT), which takes longer than running them.
 _NO_JIT = "SET LOCAL jit = off"
-# Sorting a workspace's evaluations for the latest of each fits in memory with this much.
+# Sorting a workspace's evaluations for the latest of each, or hashing its features to update
+# their scores, fits in memory with this much.
 _SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
 
 # A read: SQL selecting columns c0, c1…, its parameters, and the kind of each column: "i" for
@@ -766,22 +770,27 @@ def _reads_meanwhile(workspace_id: int) -> bool:
     )
 
 
-def _read_meanwhile(
-    reads: list[Read], *, with_sql: str = "", with_params=()
-) -> Callable[[], list[list[np.ndarray]]]:
-    """`_read_columns(reads, …)` started on a connection of its own in another thread; the
-    function returned waits for its columns."""
+def _meanwhile(work: Callable[[], object]) -> Callable[[], object]:
+    """`work()` started on a connection of its own in another thread; the function returned
+    waits for its result (raising what it raised)."""
 
-    def columns() -> list[list[np.ndarray]]:
+    def run() -> object:
         try:
-            return _read_columns(reads, with_sql=with_sql, with_params=with_params)
+            return work()
         finally:
             connection.close()  # this thread's own connection
 
     executor = ThreadPoolExecutor(max_workers=1)
-    future = executor.submit(columns)
-    executor.shutdown(wait=False)  # the thread ends once the read is done
+    future = executor.submit(run)
+    executor.shutdown(wait=False)  # the thread ends once the work is done
     return future.result
+
+
+def _read_meanwhile(
+    reads: list[Read], *, with_sql: str = "", with_params=()
+) -> Callable[[], list[list[np.ndarray]]]:
+    """`_read_columns(reads, …)` started on a connection of its own in another thread."""
+    return _meanwhile(lambda: _read_columns(reads, with_sql=with_sql, with_params=with_params))
 
 
 def _input_reads(workspace_id: int) -> tuple[str, list, list[Read]]:
@@ -1021,7 +1030,8 @@ def load_columns(
     rate = _decay_rate(params)
     revision = demand.revision(workspace_id)  # before any link is read
     demand_reads = _demand_reads(workspace_id, now, rate)
-    if _reads_meanwhile(workspace_id):  # about half the reading each
+    apart = _reads_meanwhile(workspace_id)
+    if apart:  # about half the reading each
         elsewhere = _read_meanwhile([reads[2], *demand_reads])
         here = _read_columns(
             [reads[0], reads[1], reads[3], reads[4]], with_sql=with_sql, with_params=with_params
@@ -1077,6 +1087,7 @@ def load_columns(
             risk=risks,
             confidence=confidences,
         ),
+        apart=apart,
         fresh_demand=demand.Fresh(
             revision, *(column[kept] for column in fresh), rate, now.timestamp()
         ),
@@ -1200,41 +1211,43 @@ def _write_scores(rows: list[tuple[int, float | None, float]]) -> None:
         )
 
 
-def _copy_changes(
-    workspace_id: int,
-    ids: np.ndarray,
-    scores: np.ndarray,
-    demands: np.ndarray,
-    terms: np.ndarray,
-    at: dt.datetime,
-) -> None:
-    """`_write_scores` and `_store_terms` for many features on PostgreSQL: the rows go in one
-    binary COPY to a temporary table (the terms packed as `scoring.pack_terms` packs them),
-    then one UPDATE sets the scores and one INSERT … ON CONFLICT the terms (NaN: none)."""
+def _copy_scores(ids: np.ndarray, scores: np.ndarray, demands: np.ndarray) -> None:
+    """`_write_scores` for many features on PostgreSQL: the rows go in one binary COPY to a
+    temporary table, then one UPDATE sets the scores (NaN: none) and demands."""
     from quarterdeck.backlog.models import Feature
 
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(_NO_JIT)
+        cursor.execute(_SORT_MEMORY)  # the join to the features is hashed in memory
         cursor.execute(
-            "CREATE TEMPORARY TABLE rescored "
-            "(id bigint, score float8, demand float8, terms bytea) ON COMMIT DROP"
+            "CREATE TEMPORARY TABLE rescored (id bigint, score float8, demand float8) "
+            "ON COMMIT DROP"
         )
-        copy_rows(cursor, "rescored", [ids, scores, demands, terms])
+        copy_rows(cursor, "rescored", [ids, scores, demands])
         cursor.execute(
-            f"UPDATE {quote(Feature._meta.db_table)} AS f "  # noqa: S608 - names from models
+            f"UPDATE {connection.ops.quote_name(Feature._meta.db_table)} AS f "  # noqa: S608
             "SET score = NULLIF(r.score, 'NaN'), demand = r.demand "
             "FROM rescored AS r WHERE f.id = r.id"
         )
+        cursor.execute("DROP TABLE rescored")
+
+
+def _copy_terms(workspace_id: int, ids: np.ndarray, terms: np.ndarray, at: dt.datetime) -> None:
+    """`_store_terms` for many features on PostgreSQL: one binary COPY of the packed terms
+    (`scoring.pack_terms`) to a temporary table, then one INSERT … ON CONFLICT."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_NO_JIT)
+        cursor.execute("CREATE TEMPORARY TABLE termed (id bigint, terms bytea) ON COMMIT DROP")
+        copy_rows(cursor, "termed", [ids, terms])
         cursor.execute(
-            f"INSERT INTO {quote(FeatureScore._meta.db_table)} "  # noqa: S608 - names from models
+            f"INSERT INTO {connection.ops.quote_name(FeatureScore._meta.db_table)} "  # noqa: S608
             "(feature_id, workspace_id, packed_terms, computed_at) "
-            "SELECT r.id, %s, r.terms, %s FROM rescored AS r "
+            "SELECT r.id, %s, r.terms, %s FROM termed AS r "
             "ON CONFLICT (feature_id) DO UPDATE "
             "SET packed_terms = EXCLUDED.packed_terms, computed_at = EXCLUDED.computed_at",
             [workspace_id, at],
         )
-        cursor.execute("DROP TABLE rescored")
+        cursor.execute("DROP TABLE termed")
 
 
 def _write_changes(
@@ -1248,7 +1261,8 @@ def _write_changes(
     """Write the scores, demands and terms (one row of `scoring.TERM_NAMES` per feature) of the
     features `ids` (NaN: none)."""
     if _copies():
-        _copy_changes(workspace_id, ids, scores, demands, terms, at)
+        _copy_scores(ids, scores, demands)
+        _copy_terms(workspace_id, ids, terms, at)
         return
     pks = ids.tolist()
     _write_scores(
@@ -1353,15 +1367,19 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
     def terms_at(position: int) -> dict[str, float | None]:
         return {name: _clean(column[position]) for name, column in values.items()}
 
+    terms = np.column_stack([values[name][changed] for name in scoring.TERM_NAMES])
+    terms_written = None
+    if loaded.apart and _copies():
+        # The terms, kept only to explain the next change of rank, are written meanwhile on a
+        # second connection (their own transaction), while this one writes scores and ranks.
+        terms_written = _meanwhile(lambda: _copy_terms(workspace.pk, ids[changed], terms, now))
     with transaction.atomic():
-        _write_changes(
-            workspace.pk,
-            ids[changed],
-            new_scores[changed],
-            new_demands[changed],
-            np.column_stack([values[name][changed] for name in scoring.TERM_NAMES]),
-            now,
-        )
+        if terms_written is None:
+            _write_changes(
+                workspace.pk, ids[changed], new_scores[changed], new_demands[changed], terms, now
+            )
+        else:
+            _copy_scores(ids[changed], new_scores[changed], new_demands[changed])
         RankChange.objects.bulk_create(
             [
                 _rank_change(
@@ -1380,6 +1398,8 @@ def recompute_workspace(workspace, *, reason: str = "") -> Result:
             batch_size=500,
         )
         demand.keep(workspace.pk, loaded.fresh_demand)
+    if terms_written is not None:
+        terms_written()
     seconds["write"] = time.perf_counter() - computed_at
     return Result(len(loaded), len(changed), len(recorded_ids), seconds)
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def leave_room_for_updates(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE backlog_feature SET (fillfactor = 80)")
+        schema_editor.execute("ALTER TABLE backlog_feature SET (fillfactor = 50)")
 
 
 class Migration(migrations.Migration):

@@ -40,7 +40,7 @@ def pack_terms(apps, schema_editor):
 def leave_room_for_updates(apps, schema_editor):
     """PostgreSQL: pages of the score table keep room for in-place (HOT) updates."""
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE strategy_featurescore SET (fillfactor = 70)")
+        schema_editor.execute("ALTER TABLE strategy_featurescore SET (fillfactor = 50)")
 
 
 class Migration(migrations.Migration):
