@@ -333,7 +333,7 @@ def test_recompute_workspace_queries_do_not_grow_with_features(
     varied, acme, django_assert_max_num_queries
 ):
     ranking.recompute_workspace(acme)
-    with django_assert_max_num_queries(11):  # nothing changed: reads only
+    with django_assert_max_num_queries(14):  # reads only (and SET LOCAL on PostgreSQL)
         assert ranking.recompute_workspace(acme).changed == 0
 
 
@@ -440,3 +440,23 @@ def test_demand_read_on_a_second_connection_gives_the_same_columns(acme, varied,
     for name in (f.name for f in dataclasses.fields(alone.inputs)):
         np.testing.assert_array_equal(getattr(alone.inputs, name), getattr(meanwhile.inputs, name))
     assert meanwhile.inputs.user_value.any()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_terms_written_on_a_second_connection_are_those_written_alone(acme, varied, monkeypatch):
+    from quarterdeck.strategy.models import NeedDemand
+
+    now = timezone.now()
+    monkeypatch.setattr(ranking.timezone, "now", lambda: now)
+    ranking.recompute_workspace(acme)
+    alone = {s.feature_id: s.terms for s in FeatureScore.objects.filter(workspace=acme)}
+    scores = dict(Feature.objects.filter(workspace=acme).values_list("id", "score"))
+    FeatureScore.objects.filter(workspace=acme).delete()
+    NeedDemand.objects.filter(workspace=acme).delete()
+    Feature.objects.filter(workspace=acme).update(score=None, demand=0)
+    monkeypatch.setattr(ranking, "PARALLEL_FROM", 1)
+    result = ranking.recompute_workspace(acme)
+    assert result.changed == len(varied)
+    assert {s.feature_id: s.terms for s in FeatureScore.objects.filter(workspace=acme)} == alone
+    assert dict(Feature.objects.filter(workspace=acme).values_list("id", "score")) == scores
+    assert NeedDemand.objects.filter(workspace=acme).count() == 3
