@@ -578,6 +578,8 @@ def insights_import(
         )
         if report.insight_ids:
             insight_services.insights_arrived_hook(report.insight_ids)
+            if report.updated:  # an updated stakeholder, segment or date weighs differently
+                insight_services.evidence_changed(insight_ids=report.insight_ids)
     return report
 
 

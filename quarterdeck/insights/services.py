@@ -333,18 +333,24 @@ def evidence_changed(*, insight_ids: list[int] | None = None, stakeholder=None) 
     answering their needs are re-scored after commit."""
     from quarterdeck.strategy.services import feature_inputs_changed
 
-    links = InsightLink.objects.all()
     if insight_ids is not None:
-        links = links.filter(insight_id__in=insight_ids)
-    if stakeholder is not None:
-        links = links.filter(insight__stakeholder=stakeholder)
-    feature_ids = sorted(
-        set(
+        ids = sorted(set(insight_ids))
+        chunks = [
+            InsightLink.objects.filter(insight_id__in=ids[start : start + 5000])
+            for start in range(0, len(ids), 5000)
+        ]
+    elif stakeholder is not None:
+        chunks = [InsightLink.objects.filter(insight__stakeholder=stakeholder)]
+    else:
+        return
+    found: set[int] = set()
+    for links in chunks:
+        found.update(
             Need.objects.filter(pk__in=links.values("need_id"))
             .exclude(features=None)
             .values_list("features__id", flat=True)
         )
-    )
+    feature_ids = sorted(found)
     if feature_ids:
         transaction.on_commit(lambda: feature_inputs_changed(feature_ids=feature_ids), robust=True)
 

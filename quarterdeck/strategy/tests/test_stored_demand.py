@@ -192,3 +192,32 @@ def test_forgetting_one_workspace_leaves_the_others(backlog, globex):
     assert not NeedDemand.objects.filter(workspace=backlog["ws"]).exists()
     assert NeedDemand.objects.filter(workspace=globex).count() == 1
     assert DemandRevision.objects.get(workspace=globex).value == 0
+
+
+def test_a_reimport_that_moves_an_insight_to_another_segment_rescores(
+    acme, tmp_path, django_capture_on_commit_callbacks
+):
+    from quarterdeck.insights.importing import insights_import
+    from quarterdeck.insights.models import Insight, Segment
+
+    SegmentFactory(workspace=acme, key="student")
+    SegmentFactory(workspace=acme, key="employer")
+    Segment.objects.filter(workspace=acme, key="student").update(weight=1.0)
+    Segment.objects.filter(workspace=acme, key="employer").update(weight=3.0)
+    path = tmp_path / "insights.csv"
+    row = "text,source,external_id,segment,captured_at\nLost my work,support,T-1,{},2026-11-30\n"
+    path.write_text(row.format("student"), encoding="utf-8")
+    insights_import(workspace=acme, file=path)
+    feature, need = FeatureFactory(workspace=acme), NeedFactory(workspace=acme)
+    feature.needs.add(need)
+    InsightLinkFactory(need=need, insight=Insight.objects.get(workspace=acme, external_id="T-1"))
+    ranking.recompute_workspace(acme)
+    feature.refresh_from_db()
+    before = feature.demand
+    path.write_text(row.format("employer"), encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = insights_import(workspace=acme, file=path)
+    assert report.updated == 1
+    feature.refresh_from_db()
+    assert feature.demand == pytest.approx(3 * before)
+    assert not NeedDemand.objects.filter(need=need).exists()
