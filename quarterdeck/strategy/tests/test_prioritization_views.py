@@ -222,3 +222,19 @@ def test_measure_view_and_results_on_key_result_page(pm_client, shipped):
     assert "Measured impact" in body and feature.title in body and "✓" in body
     body = pm_client.get(url("feature_score", pk=feature.pk)).content.decode()
     assert "Results" in body and "Measure again" in body
+
+
+@pytest.mark.parametrize(
+    ("name", "entry"),
+    [("drivers", "Prioritization"), ("scoring", "Prioritization"), ("okrs", "OKRs")],
+)
+def test_strategy_pages_mark_their_section_in_the_navigation(pm_client, name, entry):
+    body = pm_client.get(url(name)).content.decode()
+    assert f'aria-current="page">{entry}</a>' in body
+    assert body.count('aria-current="page"') == 1
+
+
+def test_a_score_page_marks_prioritization_in_the_navigation(pm_client, backlog):
+    feature = Feature.objects.filter(workspace=backlog["engage"].workspace).first()
+    body = pm_client.get(url("feature_score", pk=feature.pk)).content.decode()
+    assert 'aria-current="page">Prioritization</a>' in body
