@@ -128,6 +128,15 @@ class Evaluation(TimeStampedModel):
     class Meta:
         ordering = ["feature", "-created_at", "-id"]
         get_latest_by = "created_at"
+        indexes = [
+            # Each feature's latest evaluation, read for a whole workspace when re-scoring it
+            # (PostgreSQL reads the scores' inputs from the index alone).
+            models.Index(
+                fields=["feature", "-created_at", "-id"],
+                include=["effort", "risk", "confidence"],
+                name="evaluation_latest",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.feature}: {self.effort} pw, {self.risk} risk"

@@ -18,6 +18,7 @@ The hooks called by services after commit are `features_changed` and `workspace_
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -34,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from quarterdeck.strategy import demand, scoring
-from quarterdeck.strategy.models import FeatureScore, KeyResult, RankChange
+from quarterdeck.strategy.models import FeatureScore, KeyResult, NeedDemand, RankChange
 
 log = logging.getLogger(__name__)
 
@@ -766,7 +767,10 @@ def _reads_meanwhile(workspace_id: int) -> bool:
         connection.vendor == "postgresql"
         and not connection.in_atomic_block
         and connection.get_autocommit()
-        and Feature.objects.filter(workspace_id=workspace_id).count() >= PARALLEL_FROM
+        and Feature.objects.filter(workspace_id=workspace_id)
+        .order_by()
+        .values("id")[PARALLEL_FROM - 1 : PARALLEL_FROM]
+        .exists()
     )
 
 
@@ -879,57 +883,69 @@ def _epoch_sql(column: str, moment: dt.datetime) -> tuple[str, list]:
     return f"julianday({column})", [moment.timestamp() / 86400.0 + 2440587.5]
 
 
-def _demand_reads(workspace_id: int, now: dt.datetime, rate: float) -> list[Read]:
-    """The demand of every need the workspace's features answer, in two reads.
-
-    Stored: the `NeedDemand` sums made with decay `rate` (need, Σ importance × weight, Σ weight,
-    stakeholders, groups — stakeholders and anonymous groups —, POSIX time of the sums). Fresh:
-    for the answered needs without them, the sums of `_need_totals_sql` now (the same columns
-    but the last: 1 if a counted insight of the need is dated after `now`, whose sums cannot be
-    decayed on later and are not kept)."""
-    from quarterdeck.backlog.models import Feature
-    from quarterdeck.insights.models import Insight, InsightLink, InsightState, Need
+def _stored_demand_read(workspace_id: int, rate: float) -> Read:
+    """The `NeedDemand` sums of the workspace made with decay `rate`: need, Σ importance ×
+    weight, Σ weight, stakeholders, groups (stakeholders and anonymous groups), POSIX time."""
     from quarterdeck.strategy.models import NeedDemand
 
     quote = connection.ops.quote_name
-    table = quote(NeedDemand._meta.db_table)
-    stored = (
+    sql = (
         "SELECT need_id AS c0, amount AS c1, weight AS c2, stakeholders AS c3, "  # noqa: S608
-        f"{quote('groups')} AS c4, as_of AS c5 FROM {table} WHERE workspace_id = %s AND rate = %s"
+        f"{quote('groups')} AS c4, as_of AS c5 FROM {quote(NeedDemand._meta.db_table)} "
+        "WHERE workspace_id = %s AND rate = %s"
     )
-    stale = (
-        "SELECT DISTINCT x.need_id FROM "  # noqa: S608 - names from models
-        f"{quote(Feature.needs.through._meta.db_table)} AS x "
-        f"JOIN {quote(Need._meta.db_table)} AS n ON n.id = x.need_id "
-        f"LEFT JOIN {table} AS d ON d.need_id = x.need_id AND d.rate = %s "
-        "WHERE n.workspace_id = %s AND d.need_id IS NULL"
-    )
-    totals, totals_params = _need_totals_sql(workspace_id, "SELECT need_id FROM stale", now, rate)
+    return sql, [workspace_id, rate], "iffiif"
+
+
+def _fresh_demand_read(
+    workspace_id: int, now: dt.datetime, rate: float, need_ids: np.ndarray | None = None
+) -> Read:
+    """The sums of `_need_totals_sql` now for `need_ids` (every need the workspace's features
+    answer when None), in the columns of `_stored_demand_read` but the last: 1 if a counted
+    insight of the need is dated after `now` (such sums cannot be decayed on later; they are
+    not kept)."""
+    from quarterdeck.backlog.models import Feature
+    from quarterdeck.insights.models import Insight, InsightLink, InsightState, Need
+
+    quote = connection.ops.quote_name
+    if need_ids is None:
+        wanted = (
+            "SELECT DISTINCT x.need_id FROM "  # noqa: S608 - names from models
+            f"{quote(Feature.needs.through._meta.db_table)} AS x "
+            f"JOIN {quote(Need._meta.db_table)} AS n ON n.id = x.need_id "
+            "WHERE n.workspace_id = %s"
+        )
+        wanted_params: list = [workspace_id]
+    elif connection.vendor == "postgresql":
+        wanted, wanted_params = "SELECT unnest(%s::bigint[]) AS need_id", [need_ids.tolist()]
+    else:
+        wanted = "SELECT value AS need_id FROM json_each(%s)"
+        wanted_params = [json.dumps(need_ids.tolist())]
+    totals, totals_params = _need_totals_sql(workspace_id, "SELECT need_id FROM wanted", now, rate)
     captured, captured_params = _epoch_sql("i.captured_at", now)
     future = (
         "SELECT DISTINCT l.need_id FROM "  # noqa: S608 - names from models
         f"{quote(InsightLink._meta.db_table)} AS l "
         f"JOIN {quote(Insight._meta.db_table)} AS i ON i.id = l.insight_id "
         f"WHERE l.workspace_id = %s AND i.state <> %s AND {captured} > %s "
-        "AND l.need_id IN (SELECT need_id FROM stale)"
+        "AND l.need_id IN (SELECT need_id FROM wanted)"
     )
-    fresh = (
-        f"WITH stale AS ({stale}) "  # noqa: S608 - built from the SQL above
+    sql = (
+        f"WITH wanted AS ({wanted}) "  # noqa: S608 - built from the SQL above
         "SELECT s.need_id AS c0, COALESCE(t.c1, 0.0) AS c1, COALESCE(t.c2, 0.0) AS c2, "
         "COALESCE(t.c3, 0) AS c3, COALESCE(t.c4, 0) AS c4, "
         "CASE WHEN f.need_id IS NULL THEN 0 ELSE 1 END AS c5 "
-        f"FROM stale AS s LEFT JOIN ({totals}) AS t ON t.c0 = s.need_id "
+        f"FROM wanted AS s LEFT JOIN ({totals}) AS t ON t.c0 = s.need_id "
         f"LEFT JOIN ({future}) AS f ON f.need_id = s.need_id"
     )
-    fresh_params = [
-        rate,
-        workspace_id,
+    params = [
+        *wanted_params,
         *totals_params,
         workspace_id,
         InsightState.ARCHIVED,
         *captured_params,
     ]
-    return [(stored, [workspace_id, rate], "iffiif"), (fresh, fresh_params, "iffiii")]
+    return sql, params, "iffiii"
 
 
 def _positions(ids: np.ndarray, feature_ids: np.ndarray) -> np.ndarray:
@@ -1021,26 +1037,33 @@ def load_columns(
     `load_inputs(aggregated=True)` builds one object per feature for, giving the same terms
     (`scoring.FeatureColumns`).
 
-    Each read gives one kind of row (`_input_reads`), or the demand of each need
-    (`_demand_reads`: stored sums decayed on to `now`, and sums made now for the needs without
-    them, kept in `fresh_demand`). On PostgreSQL they are one statement; for a large workspace
-    outside a transaction the demand, evaluations and drivers are read meanwhile on a second
-    connection."""
+    Each read gives one kind of row (`_input_reads`), or the demand of each need: its stored
+    sums decayed on to `now` (`_stored_demand_read`), and sums made now (`_fresh_demand_read`,
+    kept in `fresh_demand`) for the needs without them. On PostgreSQL the input reads are one
+    statement; for a large workspace outside a transaction the drivers and the demand are read
+    meanwhile on a second connection."""
     with_sql, with_params, reads = _input_reads(workspace_id)
     rate = _decay_rate(params)
     revision = demand.revision(workspace_id)  # before any link is read
-    demand_reads = _demand_reads(workspace_id, now, rate)
+    # With stored sums, those of the needs without them are made once both are read; without
+    # any (a first scoring), every need's are made meanwhile.
+    stored_any = NeedDemand.objects.filter(workspace_id=workspace_id, rate=rate).exists()
+    demand_read = (
+        _stored_demand_read(workspace_id, rate)
+        if stored_any
+        else _fresh_demand_read(workspace_id, now, rate)
+    )
     apart = _reads_meanwhile(workspace_id)
     if apart:  # about half the reading each
-        elsewhere = _read_meanwhile([reads[2], *demand_reads])
+        elsewhere = _read_meanwhile([reads[2], demand_read])
         here = _read_columns(
             [reads[0], reads[1], reads[3], reads[4]], with_sql=with_sql, with_params=with_params
         )
-        drivers, stored_demand, fresh_demand = elsewhere()
+        drivers, demand_columns = elsewhere()
         read = [here[0], here[1], drivers, here[2], here[3]]
     else:
         read = _read_columns(reads, with_sql=with_sql, with_params=with_params)
-        stored_demand, fresh_demand = _read_columns(demand_reads)
+        demand_columns = _read_columns([demand_read])[0]  # its own WITH clause
     features, (need_feature, need_id), (driver_feature, parts), (kr_feature, kr_id) = read[:4]
     evaluation_feature, estimate, risk, confidence = read[4]
     order = np.argsort(features[0])
@@ -1058,10 +1081,20 @@ def load_columns(
     at = _positions(ids, evaluation_feature)
     effort, risks, confidences = np.full(size, math.nan), np.full(size, -1), np.full(size, math.nan)
     effort[at], risks[at], confidences[at] = estimate, risk, confidence
-    need, amount, weight, stakeholders, groups, as_of = stored_demand
-    if rate and len(need):  # decayed on from the time of the stored sums
-        factor = np.exp(-rate * np.maximum((now.timestamp() - as_of) / 86400.0, 0.0))
-        amount, weight = amount * factor, weight * factor
+    if stored_any:
+        need, amount, weight, stakeholders, groups, as_of = demand_columns
+        if rate and len(need):  # decayed on from the time of the stored sums
+            factor = np.exp(-rate * np.maximum((now.timestamp() - as_of) / 86400.0, 0.0))
+            amount, weight = amount * factor, weight * factor
+        stale = np.setdiff1d(need_id, need)
+        fresh_demand = (
+            _read_columns([_fresh_demand_read(workspace_id, now, rate, stale)])[0]
+            if len(stale)
+            else _from_rows("iffiii", [])
+        )
+    else:
+        need, amount, weight, stakeholders, groups = _from_rows("iffii", [])
+        fresh_demand = demand_columns
     fresh = fresh_demand[:5]
     kept = fresh_demand[5] == 0
     need, amount, weight, stakeholders, groups = (

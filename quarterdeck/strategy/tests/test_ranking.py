@@ -333,7 +333,7 @@ def test_recompute_workspace_queries_do_not_grow_with_features(
     varied, acme, django_assert_max_num_queries
 ):
     ranking.recompute_workspace(acme)
-    with django_assert_max_num_queries(14):  # reads only (and SET LOCAL on PostgreSQL)
+    with django_assert_max_num_queries(15):  # reads only (and SET LOCAL on PostgreSQL)
         assert ranking.recompute_workspace(acme).changed == 0
 
 
