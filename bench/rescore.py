@@ -7,9 +7,10 @@ times `quarterdeck.strategy.ranking.recompute_workspace`:
   * first scoring (every score, demand and term row is written),
   * a re-score where nothing changed (read + compute only),
   * a re-score after a driver weight change (about half the scores change and are written),
+  * a re-score after the demand of 1,000 needs was forgotten (as new evidence does),
 
 each printed as one line with its phases (loading inputs, computing scores, writing what
-changed) and the total; `--repeat N` runs the last two N times (the weight going back and forth,
+changed) and the total; `--repeat N` runs the last three N times (the weight going back and forth,
 so each run writes about half the scores). SQLite in a temporary directory, removed at the end,
 by default; PostgreSQL when DATABASE_URL is set (use a scratch database: it is migrated and
 filled, then vacuumed and analysed, as autovacuum keeps a live database). The load average of
@@ -217,7 +218,7 @@ def report(label: str, seconds: float, result) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=1, help="runs of the last two re-scores")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each repeated re-score")
     args = parser.parse_args()
     vendor = setup_django()
     from quarterdeck.strategy import ranking
@@ -239,6 +240,21 @@ def main() -> None:
         drivers[1].save(update_fields=["weight"])
         seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench weight"))
         report("re-score after a weight change:", seconds, result)
+
+    # New evidence on 1,000 needs: their stored demand is forgotten, as linking does, and summed
+    # again by the next re-score.
+    from quarterdeck.insights.models import Need
+    from quarterdeck.strategy import demand
+
+    for run in range(args.repeat):
+        needs = list(
+            Need.objects.filter(workspace=ws)
+            .order_by("id")
+            .values_list("id", flat=True)[run * 1000 : (run + 1) * 1000]
+        )
+        demand.forget(ws.pk, needs)
+        seconds, result = timed(lambda: ranking.recompute_workspace(ws, reason="bench evidence"))
+        report("re-score, 1,000 needs' demand new:", seconds, result)
     print(load())
 
     # The detailed path (one item per insight, as explanations use) on a sample, for reference.
