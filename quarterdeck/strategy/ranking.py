@@ -1058,12 +1058,12 @@ def load_columns(
     )
     apart = _reads_meanwhile(workspace_id)
     if apart:  # about half the reading each
-        elsewhere = _read_meanwhile([reads[2], demand_read])
+        elsewhere = _read_meanwhile([reads[1], reads[2], demand_read])
         here = _read_columns(
-            [reads[0], reads[1], reads[3], reads[4]], with_sql=with_sql, with_params=with_params
+            [reads[0], reads[3], reads[4]], with_sql=with_sql, with_params=with_params
         )
-        drivers, demand_columns = elsewhere()
-        read = [here[0], here[1], drivers, here[2], here[3]]
+        needs, drivers, demand_columns = elsewhere()
+        read = [here[0], needs, drivers, here[1], here[2]]
     else:
         read = _read_columns(reads, with_sql=with_sql, with_params=with_params)
         demand_columns = _read_columns([demand_read])[0]  # its own WITH clause
@@ -1089,7 +1089,8 @@ def load_columns(
         if rate and len(need):  # decayed on from the time of the stored sums
             factor = np.exp(-rate * np.maximum((now.timestamp() - as_of) / 86400.0, 0.0))
             amount, weight = amount * factor, weight * factor
-        stale = np.setdiff1d(need_id, need)
+        found, _where = _lookup(np.sort(need), need_id)
+        stale = np.unique(need_id[~found])  # few, unless much evidence changed
         fresh_demand = (
             _read_columns([_fresh_demand_read(workspace_id, now, rate, stale)])[0]
             if len(stale)
