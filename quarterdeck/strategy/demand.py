@@ -113,32 +113,27 @@ def keep(workspace_id: int, fresh: Fresh) -> bool:
     if connection.vendor == "postgresql":
         _copy(workspace_id, fresh)
         return True
-    NeedDemand.objects.bulk_create(
-        [
-            NeedDemand(
-                need_id=need,
-                workspace_id=workspace_id,
-                amount=amount,
-                weight=weight,
-                stakeholders=stakeholders,
-                groups=groups,
-                rate=fresh.rate,
-                as_of=fresh.as_of,
-            )
-            for need, amount, weight, stakeholders, groups in zip(
-                fresh.need.tolist(),
-                fresh.amount.tolist(),
-                fresh.weight.tolist(),
-                fresh.stakeholders.tolist(),
-                fresh.groups.tolist(),
-                strict=True,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["need"],
-        update_fields=["amount", "weight", "stakeholders", "groups", "rate", "as_of"],
-        batch_size=1000,
-    )
+    quote = connection.ops.quote_name
+    groups = quote("groups")
+    with connection.cursor() as cursor:  # one statement run for all rows
+        cursor.executemany(
+            f"INSERT INTO {quote(NeedDemand._meta.db_table)} (need_id, workspace_id, amount, "  # noqa: S608
+            f"weight, stakeholders, {groups}, rate, as_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (need_id) DO UPDATE SET amount = excluded.amount, "
+            "weight = excluded.weight, stakeholders = excluded.stakeholders, "
+            f"{groups} = excluded.{groups}, rate = excluded.rate, as_of = excluded.as_of",
+            [
+                (need, workspace_id, amount, weight, stakeholders, counted, fresh.rate, fresh.as_of)
+                for need, amount, weight, stakeholders, counted in zip(
+                    fresh.need.tolist(),
+                    fresh.amount.tolist(),
+                    fresh.weight.tolist(),
+                    fresh.stakeholders.tolist(),
+                    fresh.groups.tolist(),
+                    strict=True,
+                )
+            ],
+        )
     return True
 
 

@@ -1309,36 +1309,25 @@ def _write_changes(
         ]
     )
     packed = np.ascontiguousarray(terms, dtype="<f8")
-    FeatureScore.objects.bulk_create(
-        [
-            FeatureScore(
-                feature_id=pk, workspace_id=workspace_id, packed_terms=row.tobytes(), computed_at=at
-            )
-            for pk, row in zip(pks, packed, strict=True)
-        ],
-        update_conflicts=True,
-        unique_fields=["feature"],
-        update_fields=["packed_terms", "computed_at"],
-        batch_size=2000,
-    )
+    _upsert_terms(workspace_id, pks, [row.tobytes() for row in packed], at)
+
+
+def _upsert_terms(workspace_id: int, pks: list[int], packed: list[bytes], at: dt.datetime) -> None:
+    """Insert or replace the packed terms of the features `pks`: one statement run for all
+    rows (an ORM upsert of many objects cost about 50 µs a row on SQLite)."""
+    table = connection.ops.quote_name(FeatureScore._meta.db_table)
+    when = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (feature_id, workspace_id, packed_terms, computed_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (feature_id) DO UPDATE "
+            "SET packed_terms = excluded.packed_terms, computed_at = excluded.computed_at",
+            [(pk, workspace_id, data, when) for pk, data in zip(pks, packed, strict=True)],
+        )
 
 
 def _store_terms(workspace_id: int, terms: dict[int, dict], at: dt.datetime) -> None:
-    FeatureScore.objects.bulk_create(
-        [
-            FeatureScore(
-                feature_id=pk,
-                workspace_id=workspace_id,
-                packed_terms=scoring.pack_terms(t),
-                computed_at=at,
-            )
-            for pk, t in terms.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["feature"],
-        update_fields=["packed_terms", "computed_at"],
-        batch_size=2000,
-    )
+    _upsert_terms(workspace_id, list(terms), [scoring.pack_terms(t) for t in terms.values()], at)
 
 
 def _old_terms(feature_ids: list[int]) -> dict[int, dict]:
