@@ -35,7 +35,7 @@ def test_pm_imports_a_csv_watches_progress_and_accepts_a_suggestion(page, acme, 
     imported = Insight.objects.get(workspace=acme, external_id="s-1")
     page.goto(f"/w/acme/insights/inbox/?selected={imported.pk}")
     expect(page.locator("#linking-progress")).to_contain_text(
-        "Suggestions ready for 2 new insights"
+        "Suggestions ready for the 2 insights that just arrived"
     )
     suggestions = page.locator("#suggestions")
     expect(suggestions).to_contain_text("Watch course videos offline")
