@@ -91,7 +91,7 @@ def test_progress_partial_polls_while_running(pm_client, acme):
     assert "4 of 10" in body and 'hx-trigger="every 2s"' in body
     LinkingProgress.objects.filter(workspace=acme).update(done=10)
     body = pm_client.get(url("progress")).content.decode()
-    assert "every 2s" not in body and "ready for 10" in body
+    assert "every 2s" not in body and "ready for the 10 insights that just arrived" in body
 
 
 def test_search_page_groups_results_by_kind_within_the_workspace(pm_client, acme, need, insight):
