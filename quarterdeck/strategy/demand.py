@@ -113,15 +113,11 @@ def keep(workspace_id: int, fresh: Fresh) -> bool:
     if connection.vendor == "postgresql":
         _copy(workspace_id, fresh)
         return True
-    quote = connection.ops.quote_name
-    groups = quote("groups")
+    from quarterdeck.strategy.ranking import upsert_sql
+
     with connection.cursor() as cursor:  # one statement run for all rows
         cursor.executemany(
-            f"INSERT INTO {quote(NeedDemand._meta.db_table)} (need_id, workspace_id, amount, "  # noqa: S608
-            f"weight, stakeholders, {groups}, rate, as_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (need_id) DO UPDATE SET amount = excluded.amount, "
-            "weight = excluded.weight, stakeholders = excluded.stakeholders, "
-            f"{groups} = excluded.{groups}, rate = excluded.rate, as_of = excluded.as_of",
+            upsert_sql(NeedDemand, _COLUMNS, "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"),
             [
                 (need, workspace_id, amount, weight, stakeholders, counted, fresh.rate, fresh.as_of)
                 for need, amount, weight, stakeholders, counted in zip(
@@ -137,12 +133,22 @@ def keep(workspace_id: int, fresh: Fresh) -> bool:
     return True
 
 
+_COLUMNS = [
+    "need_id",
+    "workspace_id",
+    "amount",
+    "weight",
+    "stakeholders",
+    "groups",
+    "rate",
+    "as_of",
+]
+
+
 def _copy(workspace_id: int, fresh: Fresh) -> None:
     """`keep` on PostgreSQL: one binary COPY to a temporary table, one INSERT … ON CONFLICT."""
-    from quarterdeck.strategy.ranking import copy_rows
+    from quarterdeck.strategy.ranking import copy_rows, upsert_sql
 
-    quote = connection.ops.quote_name
-    table = quote(NeedDemand._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE summed (need bigint, amount float8, weight float8, "
@@ -154,13 +160,11 @@ def _copy(workspace_id: int, fresh: Fresh) -> None:
             [fresh.need, fresh.amount, fresh.weight, fresh.stakeholders, fresh.groups],
         )
         cursor.execute(
-            f"INSERT INTO {table} (need_id, workspace_id, amount, weight, stakeholders, "  # noqa: S608
-            f"{quote('groups')}, rate, as_of) "
-            "SELECT need, %s, amount, weight, people, counted, %s, %s FROM summed "
-            "ON CONFLICT (need_id) DO UPDATE SET amount = EXCLUDED.amount, "
-            "weight = EXCLUDED.weight, stakeholders = EXCLUDED.stakeholders, "
-            f"{quote('groups')} = EXCLUDED.{quote('groups')}, rate = EXCLUDED.rate, "
-            "as_of = EXCLUDED.as_of",
+            upsert_sql(
+                NeedDemand,
+                _COLUMNS,
+                "SELECT need, %s, amount, weight, people, counted, %s, %s FROM summed",
+            ),
             [workspace_id, fresh.rate, fresh.as_of],
         )
         cursor.execute("DROP TABLE summed")

@@ -632,7 +632,7 @@ class Columns:
     old_scores: np.ndarray
     old_demands: np.ndarray
     inputs: scoring.FeatureColumns
-    fresh_demand: demand.Fresh | None = None
+    fresh_demand: demand.Fresh
     apart: bool = False  # read on two connections (a large workspace, outside a transaction)
 
     def __len__(self) -> int:
@@ -675,6 +675,19 @@ def copy_rows(cursor, table: str, columns: list[np.ndarray]) -> None:
         rows[f"c{k}"] = column
     with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(_COPY_SIGNATURE + rows.tobytes() + _COPY_END)
+
+
+def upsert_sql(model, columns: list[str], rows: str) -> str:
+    """INSERT of `rows` (a VALUES list or a SELECT, giving `columns` in order) into `model`'s
+    table, replacing on a conflict of the primary key every other column given."""
+    quote = connection.ops.quote_name
+    key = model._meta.pk.column
+    names = ", ".join(quote(c) for c in columns)
+    kept = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != key)
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) {rows} "  # noqa: S608
+        f"ON CONFLICT ({quote(key)}) DO UPDATE SET {kept}"
+    )
 
 
 _ARRAY_HEADER = 20  # array_send of a one-dimensional array: dimensions, flags, type, length, base
@@ -1269,6 +1282,9 @@ def _copy_scores(ids: np.ndarray, scores: np.ndarray, demands: np.ndarray) -> No
         cursor.execute("DROP TABLE rescored")
 
 
+_TERM_COLUMNS = ["feature_id", "workspace_id", "packed_terms", "computed_at"]
+
+
 def _copy_terms(workspace_id: int, ids: np.ndarray, terms: np.ndarray, at: dt.datetime) -> None:
     """`_store_terms` for many features on PostgreSQL: one binary COPY of the packed terms
     (`scoring.pack_terms`) to a temporary table, then one INSERT … ON CONFLICT."""
@@ -1277,11 +1293,7 @@ def _copy_terms(workspace_id: int, ids: np.ndarray, terms: np.ndarray, at: dt.da
         cursor.execute("CREATE TEMPORARY TABLE termed (id bigint, terms bytea) ON COMMIT DROP")
         copy_rows(cursor, "termed", [ids, terms])
         cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(FeatureScore._meta.db_table)} "  # noqa: S608
-            "(feature_id, workspace_id, packed_terms, computed_at) "
-            "SELECT r.id, %s, r.terms, %s FROM termed AS r "
-            "ON CONFLICT (feature_id) DO UPDATE "
-            "SET packed_terms = EXCLUDED.packed_terms, computed_at = EXCLUDED.computed_at",
+            upsert_sql(FeatureScore, _TERM_COLUMNS, "SELECT id, %s, terms, %s FROM termed"),
             [workspace_id, at],
         )
         cursor.execute("DROP TABLE termed")
@@ -1315,13 +1327,10 @@ def _write_changes(
 def _upsert_terms(workspace_id: int, pks: list[int], packed: list[bytes], at: dt.datetime) -> None:
     """Insert or replace the packed terms of the features `pks`: one statement run for all
     rows (an ORM upsert of many objects cost about 50 µs a row on SQLite)."""
-    table = connection.ops.quote_name(FeatureScore._meta.db_table)
     when = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} (feature_id, workspace_id, packed_terms, computed_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (feature_id) DO UPDATE "
-            "SET packed_terms = excluded.packed_terms, computed_at = excluded.computed_at",
+            upsert_sql(FeatureScore, _TERM_COLUMNS, "VALUES (%s, %s, %s, %s)"),
             [(pk, workspace_id, data, when) for pk, data in zip(pks, packed, strict=True)],
         )
 
